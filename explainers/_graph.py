@@ -1,0 +1,245 @@
+"""Compiled gradient functions for one Keras model, built once and shared by every method.
+
+Intermediate activations are captured with a hook installed on the layer only while a
+``tf.function`` traces: the hook records the layer's output tensor in the graph being built,
+then is removed. This works the same on Sequential, functional and nested models (a layer inside
+a backbone used as a layer), where rebuilding a sub-graph from ``layer.output`` would fail with
+"graph disconnected". After tracing, calls run the compiled graph and touch no Python state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import weakref
+from collections.abc import Callable, Iterator
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from models.layers import find_layer
+
+DEFAULT_MEMORY_BUDGET_BYTES = 1 << 30  # activations of one batch; see ModelGraph.batch_size
+
+# Tracing mutates shared layers (it installs hooks), so only one trace runs at a time.
+_TRACE_LOCK = threading.RLock()
+
+
+class _Capture:
+    """Records the output (or, for a softmax layer, the input) of a layer during one trace."""
+
+    def __init__(self) -> None:
+        self.tensors: list[tf.Tensor] = []
+
+    @property
+    def tensor(self) -> tf.Tensor:
+        if not self.tensors:
+            raise RuntimeError("the hooked layer was not called by the model")
+        return self.tensors[-1]
+
+
+@contextlib.contextmanager
+def _hook(layer: keras.layers.Layer, record: Callable) -> Iterator[None]:
+    """Wrap ``layer.call`` so that ``record(args, kwargs, outputs)`` may see and replace the output."""
+    original = layer.call
+    owner = threading.get_ident()
+
+    def hooked(*args, **kwargs):
+        if threading.get_ident() != owner:  # another thread calling the shared model eagerly
+            return original(*args, **kwargs)
+        return record(original, args, kwargs)
+
+    object.__setattr__(layer, "call", hooked)
+    try:
+        yield
+    finally:
+        object.__delattr__(layer, "call")
+
+
+def _is_softmax(activation) -> bool:
+    return getattr(activation, "__name__", "") == "softmax"
+
+
+def _output_layer(model: keras.Model) -> keras.layers.Layer:
+    layer = model.outputs[0]._keras_history.operation if getattr(model, "outputs", None) else model.layers[-1]
+    return _output_layer(layer) if isinstance(layer, keras.Model) else layer
+
+
+class ModelGraph:
+    """Everything the attribution methods need from one model: scores, gradients, activations."""
+
+    def __init__(self, model: keras.Model):
+        if len(model.inputs) != 1 or len(model.outputs) != 1:
+            raise ValueError("only models with one input and one output can be explained")
+        self.model = model
+        self.input_shape = tuple(model.inputs[0].shape[1:])
+        self._functions: dict[tuple, Callable] = {}
+        self._lock = threading.Lock()
+        self._bytes_per_sample: int | None = None
+        last = _output_layer(model)
+        self._softmax_layer = last if (
+            isinstance(last, keras.layers.Softmax)
+            or (isinstance(last, keras.layers.Activation) and _is_softmax(last.activation))
+            or _is_softmax(getattr(last, "activation", None))
+        ) else None
+
+    @property
+    def score_kind(self) -> str:
+        """What the methods differentiate: the logit before a final softmax, or the raw output."""
+        return "logit" if self._softmax_layer is not None else "output"
+
+    # -- scores -------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _logits_hook(self) -> Iterator[_Capture]:
+        capture = _Capture()
+        layer = self._softmax_layer
+        if layer is None:
+            yield capture
+            return
+
+        def record(original, args, kwargs):
+            if isinstance(layer, (keras.layers.Softmax, keras.layers.Activation)):
+                capture.tensors.append(args[0])
+                return original(*args, **kwargs)
+            # A Dense (or conv) layer with a built-in softmax: run it linear, then apply softmax.
+            activation = layer.activation
+            object.__setattr__(layer, "activation", keras.activations.linear)
+            try:
+                logits = original(*args, **kwargs)
+            finally:
+                object.__setattr__(layer, "activation", activation)
+            capture.tensors.append(logits)
+            return activation(logits)
+
+        with _hook(layer, record):
+            yield capture
+
+    def _score(self, outputs: tf.Tensor, logits: _Capture, target: tf.Tensor) -> tf.Tensor:
+        values = logits.tensor if self._softmax_layer is not None else outputs
+        values = tf.reshape(values, (tf.shape(values)[0], -1))
+        return tf.gather(values, target, axis=1)
+
+    # -- compiled functions -------------------------------------------------------------------
+
+    def _compiled(self, key: tuple, build: Callable[[], Callable]) -> Callable:
+        with self._lock:
+            if key not in self._functions:
+                self._functions[key] = build()
+            return self._functions[key]
+
+    def _signature(self) -> list[tf.TensorSpec]:
+        return [tf.TensorSpec((None, *self.input_shape), tf.float32), tf.TensorSpec((), tf.int32)]
+
+    def gradient_fn(self) -> Callable[[tf.Tensor, tf.Tensor], tuple[tf.Tensor, tf.Tensor]]:
+        """``(inputs (B,H,W,C), target) -> (scores (B,), input gradients (B,H,W,C))``, compiled once."""
+
+        def build():
+            @tf.function(input_signature=self._signature())
+            def scores_and_gradients(inputs, target):
+                with _TRACE_LOCK, self._logits_hook() as logits, tf.GradientTape() as tape:
+                    tape.watch(inputs)
+                    scores = self._score(self.model(inputs, training=False), logits, target)
+                return scores, tape.gradient(scores, inputs)
+
+            return scores_and_gradients
+
+        return self._compiled(("gradient",), build)
+
+    def layer_gradient_fn(self, layer_name: str) -> Callable:
+        """``(inputs, target) -> (scores, activations, activation gradients)`` at ``layer_name``."""
+        layer = find_layer(self.model, layer_name)
+
+        def build():
+            @tf.function(input_signature=self._signature())
+            def activations_and_gradients(inputs, target):
+                activations = _Capture()
+
+                def record(original, args, kwargs):
+                    outputs = original(*args, **kwargs)
+                    activations.tensors.append(outputs)
+                    return outputs
+
+                with _TRACE_LOCK, _hook(layer, record), self._logits_hook() as logits:
+                    with tf.GradientTape() as tape:
+                        tape.watch(inputs)
+                        scores = self._score(self.model(inputs, training=False), logits, target)
+                    if len(activations.tensor.shape) != 4:
+                        raise ValueError(f"layer {layer_name!r} has no spatial (4-D) output")
+                    gradients = tape.gradient(scores, activations.tensor)
+                return scores, activations.tensor, gradients
+
+            return activations_and_gradients
+
+        return self._compiled(("layer_gradient", layer_name), build)
+
+    def predict(self, inputs: np.ndarray) -> np.ndarray:
+        """Model outputs for a batch, through one compiled forward function."""
+
+        def build():
+            @tf.function(input_signature=self._signature()[:1])
+            def forward(batch):
+                return self.model(batch, training=False)
+
+            return forward
+
+        return self._compiled(("predict",), build)(tf.constant(inputs)).numpy()
+
+    # -- batching -----------------------------------------------------------------------------
+
+    def activation_bytes_per_sample(self) -> int:
+        """Bytes of float32 activations one sample produces in a forward pass (all layers)."""
+        if self._bytes_per_sample is None:
+            total = 0
+            stack = list(self.model.layers)
+            while stack:
+                layer = stack.pop()
+                if isinstance(layer, keras.Model):
+                    stack.extend(layer.layers)
+                    continue
+                try:
+                    shape = layer.output.shape
+                except (AttributeError, ValueError):
+                    continue
+                total += math.prod(d or 1 for d in shape[1:]) * 4
+            self._bytes_per_sample = max(total, 1)
+        return self._bytes_per_sample
+
+    def batch_size(self, samples: int, memory_budget_bytes: int | None = None) -> int:
+        """How many samples fit in one batch under the activation memory budget (at least 1)."""
+        budget = memory_budget_bytes or DEFAULT_MEMORY_BUDGET_BYTES
+        return int(max(1, min(samples, budget // self.activation_bytes_per_sample())))
+
+    def batched_gradients(
+        self,
+        inputs: np.ndarray,
+        target: int,
+        memory_budget_bytes: int | None = None,
+        on_batch: Callable[[int, int], None] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and input gradients for many samples, evaluated in memory-capped batches."""
+        fn = self.gradient_fn()
+        size = self.batch_size(len(inputs), memory_budget_bytes)
+        scores, gradients = [], []
+        for start in range(0, len(inputs), size):
+            batch_scores, batch_gradients = fn(tf.constant(inputs[start : start + size]), tf.constant(target))
+            scores.append(batch_scores.numpy())
+            gradients.append(batch_gradients.numpy())
+            if on_batch is not None:
+                on_batch(min(start + size, len(inputs)), len(inputs))
+        return np.concatenate(scores), np.concatenate(gradients)
+
+
+_GRAPHS: weakref.WeakKeyDictionary[keras.Model, ModelGraph] = weakref.WeakKeyDictionary()
+_GRAPHS_LOCK = threading.Lock()
+
+
+def graph_for(model: keras.Model) -> ModelGraph:
+    """The shared :class:`ModelGraph` of ``model``, so compiled functions survive across calls."""
+    with _GRAPHS_LOCK:
+        graph = _GRAPHS.get(model)
+        if graph is None:
+            graph = _GRAPHS[model] = ModelGraph(model)
+        return graph
