@@ -36,7 +36,9 @@ __all__ = [
     "uses_gpu",
 ]
 
-_IMPLEMENTATIONS: dict[str, Method] = {m.info.name: m for m in (Saliency(), SmoothGrad(), GradCAM(), IntegratedGradients())}
+_IMPLEMENTATIONS: dict[str, Method] = {
+    m.info.name: m for m in (Saliency(), SmoothGrad(), GradCAM(), IntegratedGradients())
+}
 
 METHODS: MappingProxyType[str, MethodInfo] = MappingProxyType({name: m.info for name, m in _IMPLEMENTATIONS.items()})
 """Method name -> :class:`MethodInfo` (label, description, signed, needs a conv layer, ...)."""
@@ -50,7 +52,9 @@ def predict(model: keras.Model, inputs: np.ndarray) -> np.ndarray:
 def _check_inputs(model: keras.Model, inputs: np.ndarray) -> np.ndarray:
     inputs = np.asarray(inputs, np.float32)
     expected = graph_for(model).input_shape
-    if inputs.ndim != len(expected) or any(e is not None and e != a for e, a in zip(expected, inputs.shape)):
+    if inputs.ndim != len(expected) or any(
+        e is not None and e != a for e, a in zip(expected, inputs.shape, strict=True)
+    ):
         raise ValueError(f"the model expects one input of shape {expected}, got {inputs.shape}")
     if not np.isfinite(inputs).all():
         raise ValueError("the input contains NaN or infinite values")

@@ -79,11 +79,15 @@ class ModelGraph:
         self._lock = threading.Lock()
         self._bytes_per_sample: int | None = None
         last = _output_layer(model)
-        self._softmax_layer = last if (
-            isinstance(last, keras.layers.Softmax)
-            or (isinstance(last, keras.layers.Activation) and _is_softmax(last.activation))
-            or _is_softmax(getattr(last, "activation", None))
-        ) else None
+        self._softmax_layer = (
+            last
+            if (
+                isinstance(last, keras.layers.Softmax)
+                or (isinstance(last, keras.layers.Activation) and _is_softmax(last.activation))
+                or _is_softmax(getattr(last, "activation", None))
+            )
+            else None
+        )
 
     @property
     def score_kind(self) -> str:

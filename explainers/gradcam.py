@@ -31,8 +31,10 @@ class ClassActivationMap(Method):
         activations, gradients = activations.numpy()[0], gradients.numpy()[0]
         cam = np.maximum((activations * self.channel_weights(activations, gradients)).sum(axis=-1), 0.0)
         upsampled = tf.image.resize(cam[..., None], inputs.shape[:2], method="bilinear").numpy()[..., 0]
-        return upsampled.astype(np.float32), {"score": float(scores.numpy()[0]),
-                                              "options": {"layer_resolution": list(cam.shape)}}
+        return upsampled.astype(np.float32), {
+            "score": float(scores.numpy()[0]),
+            "options": {"layer_resolution": list(cam.shape)},
+        }
 
 
 class GradCAM(ClassActivationMap):

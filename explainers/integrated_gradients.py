@@ -42,7 +42,7 @@ class _Path:
         self.contributions = np.zeros((0, *inputs.shape[:2]), np.float32)
 
     def points(self, alphas: np.ndarray) -> np.ndarray:
-        return (self.baseline[None] + alphas[:, None, None, None].astype(np.float32) * self.delta_input[None])
+        return self.baseline[None] + alphas[:, None, None, None].astype(np.float32) * self.delta_input[None]
 
     def add(self, alphas: np.ndarray, scores: np.ndarray, gradients: np.ndarray) -> None:
         contributions = (self.delta_input[None] * gradients).sum(axis=-1)
@@ -80,8 +80,20 @@ class IntegratedGradients(Method):
         "get no attribution however important they are. Check the completeness error.",
     )
 
-    def attribute(self, graph, inputs, target, layer, progress, *, steps=DEFAULT_STEPS, baseline=None,
-                  tolerance=DEFAULT_TOLERANCE, max_steps=DEFAULT_MAX_STEPS, memory_budget_bytes=None):
+    def attribute(
+        self,
+        graph,
+        inputs,
+        target,
+        layer,
+        progress,
+        *,
+        steps=DEFAULT_STEPS,
+        baseline=None,
+        tolerance=DEFAULT_TOLERANCE,
+        max_steps=DEFAULT_MAX_STEPS,
+        memory_budget_bytes=None,
+    ):
         if steps < 1:
             raise ValueError("Integrated Gradients needs at least one step")
         baseline = np.zeros_like(inputs) if baseline is None else np.asarray(baseline, np.float32)
@@ -110,17 +122,20 @@ class IntegratedGradients(Method):
         attribution = path.attribution().astype(np.float32)
         delta = float(path.scores[-1] - path.scores[0])
         error = abs(float(attribution.sum(dtype=np.float64)) - delta)
-        if delta:
-            relative = error / abs(delta)
-        else:
-            relative = 0.0 if error == 0 else float("inf")
+        # With f(x) == f(baseline) any nonzero sum is an unbounded relative error.
+        relative = error / abs(delta) if delta else (0.0 if error == 0 else float("inf"))
         if progress is not None:
             progress(max_steps, max_steps)
         return attribution, {
             "score": float(path.scores[-1]),
             "completeness_error": error,
             "completeness_relative": relative,
-            "options": {"steps": len(path.alphas) - 1, "initial_steps": steps, "max_steps": max_steps,
-                        "tolerance": tolerance, "baseline_value": float(path.baseline.mean()),
-                        "score_at_baseline": float(path.scores[0])},
+            "options": {
+                "steps": len(path.alphas) - 1,
+                "initial_steps": steps,
+                "max_steps": max_steps,
+                "tolerance": tolerance,
+                "baseline_value": float(path.baseline.mean()),
+                "score_at_baseline": float(path.scores[0]),
+            },
         }

@@ -9,8 +9,6 @@ moves the class score. One forward and one backward pass.
 
 from __future__ import annotations
 
-import numpy as np
-
 from explainers._base import Method, MethodInfo, max_abs_over_channels
 
 

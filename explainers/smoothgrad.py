@@ -28,13 +28,16 @@ class SmoothGrad(Method):
         "Like saliency, it shows sensitivity, not contribution.",
     )
 
-    def attribute(self, graph, inputs, target, layer, progress, *, samples=25, noise_level=0.15,
-                  seed=0, memory_budget_bytes=None):
+    def attribute(
+        self, graph, inputs, target, layer, progress, *, samples=25, noise_level=0.15, seed=0, memory_budget_bytes=None
+    ):
         if samples < 1:
             raise ValueError("SmoothGrad needs at least one sample")
         sigma = float(noise_level) * float(inputs.max() - inputs.min())
         noise = np.random.default_rng(seed).normal(0.0, sigma, (samples, *inputs.shape)).astype(np.float32)
         scores, gradients = graph.batched_gradients(inputs[None] + noise, target, memory_budget_bytes, progress)
         attribution = max_abs_over_channels(gradients.mean(axis=0))
-        return attribution, {"score": float(scores.mean()), "options": {
-            "samples": samples, "noise_level": noise_level, "sigma": sigma, "seed": seed}}
+        return attribution, {
+            "score": float(scores.mean()),
+            "options": {"samples": samples, "noise_level": noise_level, "sigma": sigma, "seed": seed},
+        }

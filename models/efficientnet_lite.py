@@ -99,8 +99,11 @@ def _torch_prefix(keras_prefix: str) -> str:
         return "_conv_head", "_bn1"
     block, part = keras_prefix.split("_")
     index = block.removeprefix("block")
-    conv, bn = {"expand": ("_expand_conv", "_bn0"), "depthwise": ("_depthwise_conv", "_bn1"),
-                "project": ("_project_conv", "_bn2")}[part]
+    conv, bn = {
+        "expand": ("_expand_conv", "_bn0"),
+        "depthwise": ("_depthwise_conv", "_bn1"),
+        "project": ("_project_conv", "_bn2"),
+    }[part]
     return f"_blocks.{index}.{conv}", f"_blocks.{index}.{bn}"
 
 

@@ -68,7 +68,7 @@ class _TensorRef:
             raise UnsupportedWeightsError(f"storage {self.storage.key} has no data")
         flat = self.storage.data
         itemsize = flat.dtype.itemsize
-        needed = self.offset + sum((n - 1) * s for n, s in zip(self.shape, self.stride)) + 1
+        needed = self.offset + sum((n - 1) * s for n, s in zip(self.shape, self.stride, strict=True)) + 1
         if any(n == 0 for n in self.shape):
             return np.zeros(self.shape, flat.dtype)
         if self.offset < 0 or needed > flat.size:

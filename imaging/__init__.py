@@ -1,0 +1,21 @@
+"""Reading images, the bundled sample gallery, and drawing attribution maps. No Streamlit import."""
+
+from imaging.io import MAX_PIXELS, ImageError, LoadedImage, load_image, resize_for_model
+from imaging.render import COLORMAPS, NORMALISATIONS, map_figure_png, normalise, overlay_rgb
+from imaging.samples import SAMPLES, Sample, load_sample
+
+__all__ = [
+    "COLORMAPS",
+    "MAX_PIXELS",
+    "NORMALISATIONS",
+    "SAMPLES",
+    "ImageError",
+    "LoadedImage",
+    "Sample",
+    "load_image",
+    "load_sample",
+    "map_figure_png",
+    "normalise",
+    "overlay_rgb",
+    "resize_for_model",
+]

@@ -1,0 +1,75 @@
+"""What is cached where: models shared by all sessions, results private to each session."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any
+
+import keras
+import numpy as np
+import streamlit as st
+
+import models
+
+SESSION_CACHE_BYTES = 256 << 20
+
+
+@st.cache_resource(show_spinner=False)
+def load_model(name: str) -> keras.Model:
+    """One instance per model for the whole server; the engine's compiled functions hang off it."""
+    return models.get_source(name).load()
+
+
+def content_key(*arrays: np.ndarray) -> str:
+    """A digest of array contents, to key results by what the image is rather than its name."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        contiguous = np.ascontiguousarray(array)
+        digest.update(str((contiguous.shape, contiguous.dtype)).encode())
+        digest.update(contiguous.tobytes())
+    return digest.hexdigest()
+
+
+def _size_of(value: Any) -> int:
+    if isinstance(value, (bytes, bytearray)):
+        return len(value)
+    attribution = getattr(value, "attribution", None)
+    return int(attribution.nbytes) if isinstance(attribution, np.ndarray) else 1024
+
+
+class SessionCache:
+    """A least-recently-used cache bounded by bytes, kept in one browser session's state."""
+
+    def __init__(self, max_bytes: int = SESSION_CACHE_BYTES):
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self.bytes = 0
+
+    def get_or_compute(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key][0]
+        value = compute()
+        size = _size_of(value)
+        self._items[key] = (value, size)
+        self.bytes += size
+        while self.bytes > self.max_bytes and len(self._items) > 1:
+            _, (_, evicted) = self._items.popitem(last=False)
+            self.bytes -= evicted
+        return value
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def session_cache(name: str) -> SessionCache:
+    """The named cache of the current browser session (created on first use)."""
+    key = f"_cache_{name}"
+    if key not in st.session_state:
+        st.session_state[key] = SessionCache()
+    return st.session_state[key]
