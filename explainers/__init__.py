@@ -82,6 +82,10 @@ def explain(
         implementation = _IMPLEMENTATIONS[method]
     except KeyError:
         raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}") from None
+    unknown = sorted(set(options) - set(implementation.option_names()))
+    if unknown:
+        accepted = ", ".join(implementation.option_names()) or "none"
+        raise ValueError(f"{method} does not take option(s) {', '.join(unknown)}; it takes: {accepted}")
     inputs = _check_inputs(model, inputs)
     graph = graph_for(model)
     outputs = graph.predict(inputs[None])[0].reshape(-1)

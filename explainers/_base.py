@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -59,6 +60,11 @@ class Method:
     """Base class: a method declares ``info`` and implements :meth:`attribute`."""
 
     info: ClassVar[MethodInfo]
+
+    def option_names(self) -> tuple[str, ...]:
+        """The keyword options this method accepts (e.g. ``samples``, ``steps``)."""
+        parameters = inspect.signature(self.attribute).parameters.values()
+        return tuple(p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY)
 
     def attribute(
         self,

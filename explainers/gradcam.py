@@ -23,7 +23,7 @@ class ClassActivationMap(Method):
         """Weights (K,) for the layer's channels, from its (h, w, K) activations and gradients."""
         raise NotImplementedError
 
-    def attribute(self, graph, inputs, target, layer, progress, **options):
+    def attribute(self, graph, inputs, target, layer, progress):
         if layer is None:
             raise ValueError(f"{self.info.label} needs a layer with a spatial (4-D) output")
         fn = graph.layer_gradient_fn(layer)

@@ -24,6 +24,6 @@ class Saliency(Method):
         "a small gradient when the network is saturated there.",
     )
 
-    def attribute(self, graph, inputs, target, layer, progress, **options):
+    def attribute(self, graph, inputs, target, layer, progress):
         scores, gradients = graph.batched_gradients(inputs[None], target)
         return max_abs_over_channels(gradients[0]), {"score": float(scores[0])}

@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 ACCEPTED_FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "WEBP", "GIF")
+EXIF_ORIENTATION = 0x0112
 MAX_PIXELS = 50_000_000  # decompression-bomb guard: a 7000x7000 photo is fine, 30000x30000 is not
 
 
@@ -71,10 +72,10 @@ def load_image(data: bytes) -> LoadedImage:
             if getattr(image, "n_frames", 1) > 1:
                 notes.append(f"first of {image.n_frames} frames used")
             image.load()
-            oriented = ImageOps.exif_transpose(image)
-            if oriented is not image:
+            if image.getexif().get(EXIF_ORIENTATION, 1) != 1:
+                image = ImageOps.exif_transpose(image)
                 notes.append("EXIF orientation applied")
-            pixels = _to_rgb(oriented, notes)
+            pixels = _to_rgb(image, notes)
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):

@@ -1,0 +1,166 @@
+"""Explain an image from the shell with the same engine as the app.
+
+    python cli.py IMAGE [--model NAME] [--methods saliency,gradcam,...] [--target INDEX]
+                  [--layer NAME] --out DIR
+    python cli.py --list-models
+
+Writes one overlay PNG per method, ``maps.npz`` (one raw float32 map per method) and
+``summary.json`` (model, image, top-5 predictions, and per map its method, target, layer,
+elapsed time and, for Integrated Gradients, the completeness error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the terminal
+
+import numpy as np
+
+import imaging
+
+METHOD_NAMES = ("saliency", "smoothgrad", "gradcam", "integrated_gradients")
+
+
+class CliError(Exception):
+    """A problem with the user's input; printed as one line, exit status 1."""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="cli.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("image", nargs="?", help="image file (PNG, JPEG, BMP, TIFF or WebP)")
+    parser.add_argument("--model", default=None, help="model name (see --list-models)")
+    parser.add_argument("--methods", default=",".join(METHOD_NAMES), help="comma-separated method names")
+    parser.add_argument("--target", type=int, default=None, help="class index to explain (default: top-1)")
+    parser.add_argument("--layer", default=None, help="layer for Grad-CAM (default: last spatial layer)")
+    parser.add_argument("--out", type=Path, help="output folder")
+    parser.add_argument("--list-models", action="store_true", help="print the models and exit")
+    args = parser.parse_args(argv)
+    if not args.list_models and (args.image is None or args.out is None):
+        parser.error("IMAGE and --out are required (or use --list-models)")
+    return args
+
+
+def list_models() -> None:
+    import models
+
+    for source in models.MODELS.values():
+        height, width = source.input_size
+        print(f"{source.name}\t{width}x{height}x{source.channels}\t{source.description}")
+
+
+def read_image(path: str) -> imaging.LoadedImage:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise CliError(f"cannot read {path}: {error.strerror or error}") from None
+    try:
+        return imaging.load_image(data)
+    except imaging.ImageError as error:
+        raise CliError(f"{path}: {error}") from None
+
+
+def run(args: argparse.Namespace) -> dict:
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in METHOD_NAMES]
+    if unknown or not methods:
+        raise CliError(
+            f"unknown method(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(METHOD_NAMES)}"
+        )
+    loaded = read_image(args.image)
+
+    import explainers
+    import models
+
+    try:
+        source = models.get_source(args.model or models.DEFAULT_MODEL)
+    except ValueError as error:
+        raise CliError(str(error)) from None
+    model = source.load()
+    names = source.class_names()
+    image = imaging.resize_for_model(loaded.pixels, source.input_size)
+    inputs = source.preprocess(image)
+    probabilities = explainers.predict(model, inputs[None])[0]
+    if args.target is not None and not 0 <= args.target < len(probabilities):
+        raise CliError(f"--target {args.target} is outside 0..{len(probabilities) - 1}")
+    if args.layer is not None:
+        try:
+            models.find_layer(model, args.layer)
+        except models.LayerNotFoundError as error:
+            raise CliError(str(error)) from None
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    top = np.argsort(probabilities)[::-1][:5]
+    summary = {
+        "model": source.name,
+        "image": str(args.image),
+        "image_notes": list(loaded.notes),
+        "top5": [{"index": int(i), "label": names[i], "probability": float(probabilities[i])} for i in top],
+        "maps": [],
+    }
+    maps = {}
+    for method in methods:
+        info = explainers.METHODS[method]
+        options = {"baseline": source.black_image()} if method == "integrated_gradients" else {}
+        layer = args.layer if info.needs_conv_layer else None
+        try:
+            explanation = explainers.explain(model, inputs, method, target=args.target, layer=layer, **options)
+        except ValueError as error:
+            raise CliError(f"{method}: {error}") from None
+        maps[method] = explanation.attribution
+        label = names[explanation.target]
+        (args.out / f"{method}.png").write_bytes(
+            imaging.map_figure_png(
+                image,
+                explanation.attribution,
+                signed=info.signed,
+                title=f"{info.label} · {label}",
+                caption=f"{source.name} · {explanation.elapsed_s:.2f} s",
+            )
+        )
+        summary["maps"].append(
+            {
+                "method": method,
+                "target": explanation.target,
+                "target_label": label,
+                "layer": explanation.layer,
+                "score": explanation.score,
+                "score_kind": explanation.score_kind,
+                "elapsed_s": explanation.elapsed_s,
+                "completeness_error": explanation.completeness_error,
+                "completeness_relative": explanation.completeness_relative,
+                "file": f"{method}.png",
+            }
+        )
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **maps)
+    (args.out / "maps.npz").write_bytes(buffer.getvalue())
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        if args.list_models:
+            list_models()
+            return 0
+        summary = run(args)
+    except CliError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    for entry in summary["maps"]:
+        print(f"{entry['method']}: {entry['target_label']} in {entry['elapsed_s']:.2f} s -> {args.out / entry['file']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Shared fixtures: a private model cache, the bundled model, and small hand-built models."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+# Converted models go to a throwaway cache, never the user's; set before anything imports Keras.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="explorer-test-cache-")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import imaging  # noqa: E402
+import models  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def bundled_source() -> models.ModelSource:
+    return models.get_source("efficientnet_lite0")
+
+
+@pytest.fixture(scope="session")
+def bundled_model(bundled_source) -> keras.Model:
+    return bundled_source.load()
+
+
+@pytest.fixture(scope="session")
+def sample_input(bundled_source):
+    """A function: sample name -> (image 0..255 at model size, model input)."""
+
+    def make(name: str):
+        image = imaging.resize_for_model(imaging.load_sample(name), bundled_source.input_size)
+        return image, bundled_source.preprocess(image)
+
+    return make
+
+
+def small_cnn_layers(seed: int = 0) -> tuple[list[keras.layers.Layer], list[keras.layers.Layer]]:
+    """Fresh layers for a tiny CNN: (conv backbone, classifier head), deterministically initialised."""
+    init = keras.initializers.GlorotUniform(seed=seed)
+    backbone = [
+        keras.layers.Conv2D(8, 3, padding="same", activation="relu", kernel_initializer=init, name="conv1"),
+        keras.layers.Conv2D(8, 3, padding="same", activation="relu", kernel_initializer=init, name="conv2"),
+    ]
+    head = [
+        keras.layers.GlobalAveragePooling2D(name="pool"),
+        keras.layers.Dense(3, kernel_initializer=init, name="logits"),
+        keras.layers.Activation("softmax", name="probabilities"),
+    ]
+    return backbone, head
+
+
+def build_three_shapes(input_shape=(12, 12, 3)) -> dict[str, keras.Model]:
+    """The same tiny CNN (same weights) as a Sequential, a functional and a nested model."""
+    backbone, head = small_cnn_layers()
+    sequential = keras.Sequential([keras.Input(input_shape), *backbone, *head], name="sequential_cnn")
+
+    inputs = keras.Input(input_shape)
+    x = inputs
+    for layer in (*backbone, *head):
+        x = layer(x)
+    functional = keras.Model(inputs, x, name="functional_cnn")
+
+    inner_in = keras.Input(input_shape)
+    inner = inner_in
+    for layer in backbone:
+        inner = layer(inner)
+    backbone_model = keras.Model(inner_in, inner, name="backbone")
+    outer_in = keras.Input(input_shape)
+    x = backbone_model(outer_in)
+    for layer in head:
+        x = layer(x)
+    nested = keras.Model(outer_in, x, name="nested_cnn")
+    return {"sequential": sequential, "functional": functional, "nested": nested}
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
