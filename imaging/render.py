@@ -7,6 +7,7 @@ centred at zero, so red is evidence for the class and blue against it.
 from __future__ import annotations
 
 import io
+import textwrap
 
 import matplotlib
 
@@ -73,23 +74,29 @@ def map_figure_png(
     percentile: float = 99.0,
     dpi: int = 120,
 ) -> bytes:
-    """A self-contained PNG: the overlay, a colour bar in the map's own units, a title and a caption."""
+    """A self-contained PNG: the overlay, a colour bar in the map's own units, a title and a caption.
+
+    The layout is fixed, so every method's figure has the same size and they line up side by side.
+    """
     scale = display_scale(attribution, normalisation, percentile)
     normalised = normalise(attribution, signed, normalisation, percentile)
-    figure, axis = plt.subplots(figsize=(3.6, 3.9), dpi=dpi)
+    figure = plt.figure(figsize=(3.6, 4.4), dpi=dpi)
     try:
+        axis = figure.add_axes((0.03, 0.27, 0.94, 0.64))
         axis.imshow(overlay_rgb(image, normalised, signed, colormap, opacity))
         axis.set_axis_off()
-        axis.set_title(title, fontsize=10)
+        figure.text(0.5, 0.95, title, ha="center", va="center", fontsize=10)
+        bar_axis = figure.add_axes((0.1, 0.2, 0.8, 0.03))
         mappable = plt.cm.ScalarMappable(
             norm=plt.Normalize(-scale if signed else 0.0, scale), cmap=_colormap(signed, colormap)
         )
-        bar = figure.colorbar(mappable, ax=axis, orientation="horizontal", fraction=0.046, pad=0.03)
+        bar = figure.colorbar(mappable, cax=bar_axis, orientation="horizontal")
         bar.ax.tick_params(labelsize=7)
-        legend = "evidence against  ←  0  →  for" if signed else "attribution (0 = none)"
-        bar.set_label(f"{legend}\n{caption}" if caption else legend, fontsize=7)
+        bar.set_label("evidence against  ←  0  →  for" if signed else "attribution (0 = none)", fontsize=7)
+        if caption:
+            figure.text(0.5, 0.05, "\n".join(textwrap.wrap(caption, 62)), ha="center", va="center", fontsize=7)
         buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", bbox_inches="tight")
+        figure.savefig(buffer, format="png")
         return buffer.getvalue()
     finally:
         plt.close(figure)

@@ -124,12 +124,12 @@ def predictions_chart(probabilities: np.ndarray, names: tuple[str, ...]) -> alt.
         .mark_bar(color="#4c78a8")
         .encode(
             x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%", title="probability")),
-            y=alt.Y("class:N", sort="-x", title=None),
+            y=alt.Y("class:N", sort="-x", title=None, axis=alt.Axis(labelLimit=220, labelOverlap=False)),
             tooltip=["class", alt.Tooltip("probability:Q", format=".1%")],
         )
     )
     labels = bars.mark_text(align="left", dx=3).encode(text=alt.Text("probability:Q", format=".1%"))
-    return (bars + labels).properties(height=180, title="Top-5 predictions")
+    return (bars + labels).properties(height=200, title="Top-5 predictions")
 
 
 def target_ui(probabilities: np.ndarray, names: tuple[str, ...]) -> int:

@@ -1,0 +1,96 @@
+"""The Compare page through Streamlit's AppTest: samples, uploads, method changes, bad uploads."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import skimage.data
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+TIMEOUT = 300
+CAT_CLASSES = {281, 282, 283, 284, 285}
+
+
+@pytest.fixture
+def app(bundled_model) -> AppTest:  # the model fixture converts the weights once, up front
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def map_images(at: AppTest) -> list:
+    """The attribution maps: every image but the input photo."""
+    return [image for image in at.get("image") if "as the model sees it" not in str(image.proto)]
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_sample_image_shows_predictions_and_four_maps(app):
+    at = app.run()
+    assert_clean(at)
+    assert at.selectbox(key="sample").value == "coffee"
+    assert at.selectbox(key="target").value == 967  # espresso, the top prediction
+    assert len(map_images(at)) == 4
+    labels = [button.proto.label for button in at.get("download_button")]
+    assert labels.count("Download PNG") == 4 and "Download raw maps (.npz)" in labels
+    assert at.get("vega_lite_chart"), "the top-5 chart is missing"
+    captions = " ".join(c.value for c in at.caption)
+    assert "Can mislead" in captions
+
+
+def test_display_changes_reuse_results_and_a_new_target_computes(app):
+    at = app.run()
+    results = at.session_state["_cache_results"]
+    assert len(results) == 4
+    at.selectbox(key="colormap").set_value("viridis").run()
+    at.slider(key="opacity").set_value(0.8).run()
+    at.radio(key="normalisation").set_value("max").run()
+    assert_clean(at)
+    assert len(at.session_state["_cache_results"]) == 4, "a display-only change recomputed maps"
+    at.selectbox(key="target").set_value(504).run()  # coffee mug
+    assert_clean(at)
+    assert len(at.session_state["_cache_results"]) == 8
+
+
+def test_changing_methods(app):
+    at = app.run()
+    at.multiselect(key="methods").set_value(["gradcam", "saliency"]).run()
+    assert_clean(at)
+    assert len(map_images(at)) == 2
+    at.multiselect(key="methods").set_value([]).run()
+    assert_clean(at)
+    assert not map_images(at)
+    assert any("at least one method" in info.value for info in at.info)
+
+
+def test_upload_a_photo(app):
+    at = app.run()
+    at.radio(key="image_source").set_value("Upload").run()
+    at.multiselect(key="methods").set_value(["saliency", "gradcam"]).run()
+    at.file_uploader(key="upload").upload("chelsea.png", png_bytes(skimage.data.chelsea()), "image/png").run()
+    assert_clean(at)
+    assert at.selectbox(key="target").value in CAT_CLASSES
+    assert len(map_images(at)) == 2
+
+
+def test_a_non_image_upload_gives_a_message_and_keeps_the_last_image(app):
+    at = app.run()
+    at.radio(key="image_source").set_value("Upload").run()
+    at.multiselect(key="methods").set_value(["gradcam"]).run()
+    at.file_uploader(key="upload").upload("cat.png", png_bytes(skimage.data.chelsea()), "image/png").run()
+    at.file_uploader(key="upload").upload("notes.png", b"these are my notes, not a picture", "image/png").run()
+    assert_clean(at)
+    assert any("notes.png" in error.value and "cannot be used" in error.value for error in at.error)
+    assert at.selectbox(key="target").value in CAT_CLASSES, "the previous image was lost"
+    assert len(map_images(at)) == 1

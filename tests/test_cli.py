@@ -1,0 +1,79 @@
+"""cli.py: files written for a real photo; one-line errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import cli
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def coffee_jpeg(tmp_path_factory):
+    import skimage.data
+
+    path = tmp_path_factory.mktemp("images") / "coffee.jpg"
+    Image.fromarray(skimage.data.coffee()).save(path)
+    return path
+
+
+def test_writes_overlays_maps_and_summary(coffee_jpeg, tmp_path, bundled_model):
+    out = tmp_path / "out"
+    assert cli.main([str(coffee_jpeg), "--methods", "saliency,gradcam,integrated_gradients", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model"] == "efficientnet_lite0"
+    assert summary["top5"][0]["label"] == "espresso" and summary["top5"][0]["index"] == 967
+    assert [m["method"] for m in summary["maps"]] == ["saliency", "gradcam", "integrated_gradients"]
+    by_method = {m["method"]: m for m in summary["maps"]}
+    assert by_method["gradcam"]["layer"] == "head_relu6"
+    assert by_method["integrated_gradients"]["completeness_relative"] < 0.01
+    assert by_method["saliency"]["completeness_error"] is None
+    with np.load(out / "maps.npz") as maps:
+        assert sorted(maps.files) == ["gradcam", "integrated_gradients", "saliency"]
+        assert maps["gradcam"].shape == (224, 224)
+    for method in by_method:
+        assert Image.open(out / f"{method}.png").format == "PNG"
+
+
+def test_target_and_layer_options(coffee_jpeg, tmp_path, bundled_model):
+    out = tmp_path / "out"
+    args = [str(coffee_jpeg), "--methods", "gradcam", "--target", "504", "--layer", "block15_project_bn"]
+    assert cli.main([*args, "--out", str(out)]) == 0
+    (entry,) = json.loads((out / "summary.json").read_text())["maps"]
+    assert entry["target"] == 504 and entry["target_label"] == "coffee mug"
+    assert entry["layer"] == "block15_project_bn"
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "cli.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_a_bad_image_exits_non_zero_with_one_line_and_no_traceback(tmp_path):
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image")
+    result = run_cli(str(bad), "--out", str(tmp_path / "out"))
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
+    assert "not an image" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_options_give_one_line(coffee_jpeg, tmp_path, capsys):
+    assert cli.main([str(coffee_jpeg), "--methods", "lime", "--out", str(tmp_path)]) == 1
+    assert cli.main([str(tmp_path / "missing.png"), "--out", str(tmp_path)]) == 1
+    assert cli.main([str(coffee_jpeg), "--target", "1000", "--out", str(tmp_path)]) == 1
+    assert cli.main([str(coffee_jpeg), "--layer", "nope", "--out", str(tmp_path)]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 4 and all(line.startswith("error: ") for line in lines)
+    assert "lime" in lines[0] and "missing.png" in lines[1] and "1000" in lines[2] and "nope" in lines[3]
+
+
+def test_list_models(capsys):
+    assert cli.main(["--list-models"]) == 0
+    assert capsys.readouterr().out.startswith("efficientnet_lite0\t224x224x3\t")

@@ -1,0 +1,119 @@
+"""Image decoding, the sample gallery, and map rendering."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import imaging
+
+
+def encode(image: Image.Image, fmt: str, **params) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **params)
+    return buffer.getvalue()
+
+
+def gradient_rgb(width=40, height=30) -> Image.Image:
+    x = np.linspace(0, 255, width, dtype=np.uint8)
+    pixels = np.stack(
+        [np.tile(x, (height, 1)), np.zeros((height, width), np.uint8), np.full((height, width), 9, np.uint8)], -1
+    )
+    return Image.fromarray(pixels)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "BMP", "TIFF", "WEBP"])
+def test_every_upload_format_decodes_to_rgb_floats(fmt):
+    loaded = imaging.load_image(encode(gradient_rgb(), fmt))
+    assert loaded.pixels.shape == (30, 40, 3) and loaded.pixels.dtype == np.float32
+    assert loaded.format == fmt
+    assert loaded.pixels.min() >= 0 and loaded.pixels.max() <= 255
+    assert abs(float(loaded.pixels[:, -1, 0].mean()) - 255) < 8  # content survives (JPEG is lossy)
+
+
+def test_exif_orientation_is_applied():
+    image = gradient_rgb(40, 30)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 clockwise to display"
+    loaded = imaging.load_image(encode(image, "JPEG", exif=exif.tobytes()))
+    assert loaded.pixels.shape == (40, 30, 3)
+    assert "EXIF orientation applied" in loaded.notes
+    assert "EXIF orientation applied" not in imaging.load_image(encode(image, "JPEG")).notes
+
+
+def test_alpha_is_flattened_onto_white_and_grayscale_is_expanded():
+    rgba = Image.new("RGBA", (4, 4), (255, 0, 0, 0))
+    loaded = imaging.load_image(encode(rgba, "PNG"))
+    np.testing.assert_array_equal(loaded.pixels, np.full((4, 4, 3), 255.0))
+    gray = imaging.load_image(encode(Image.new("L", (5, 5), 77), "PNG"))
+    np.testing.assert_array_equal(gray.pixels, np.full((5, 5, 3), 77.0))
+
+
+def test_sixteen_bit_images_use_their_full_range():
+    values = np.array([[1000, 2000], [3000, 4000]], np.uint16)
+    loaded = imaging.load_image(encode(Image.fromarray(values), "PNG"))
+    np.testing.assert_allclose(loaded.pixels[..., 0], [[0, 85], [170, 255]], atol=0.01)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty"),
+        (b"this is not an image at all", "not an image"),
+        (encode(gradient_rgb(), "PNG")[:60], "truncated or corrupt"),
+    ],
+)
+def test_bad_files_raise_our_error_with_a_readable_message(data, message):
+    with pytest.raises(imaging.ImageError, match=message):
+        imaging.load_image(data)
+
+
+def test_decompression_bombs_are_refused_before_decoding(monkeypatch):
+    monkeypatch.setattr(imaging.io, "MAX_PIXELS", 100)
+    with pytest.raises(imaging.ImageError, match="limit"):
+        imaging.load_image(encode(Image.new("RGB", (20, 20)), "PNG"))
+
+
+def test_resize_for_model_keeps_the_whole_image():
+    pixels = np.zeros((100, 50, 3), np.float32)
+    pixels[:, :25] = 255
+    resized = imaging.resize_for_model(pixels, (224, 224))
+    assert resized.shape == (224, 224, 3)
+    assert resized[:, :100].mean() > 250 and resized[:, 124:].mean() < 5
+
+
+@pytest.mark.parametrize("name", list(imaging.SAMPLES))
+def test_every_sample_loads_offline(name):
+    pixels = imaging.load_sample(name)
+    assert pixels.ndim == 3 and pixels.shape[2] == 3 and pixels.shape[0] >= 200
+    assert pixels.min() >= 0 and pixels.max() <= 255
+
+
+def test_normalise_clips_outliers_at_the_percentile_and_keeps_sign():
+    attribution = np.linspace(0, 1, 10_000).reshape(100, 100).astype(np.float32)
+    attribution[0, 0] = 1_000.0  # one outlier pixel
+    by_max = imaging.normalise(attribution, signed=False, normalisation="max")
+    clipped = imaging.normalise(attribution, signed=False, normalisation="percentile")
+    assert np.median(by_max) < 0.001 and np.median(clipped) == pytest.approx(0.5, abs=0.02)
+    signed = imaging.normalise(np.array([[-2.0, 0.0, 1.0]]), signed=True, normalisation="max")
+    np.testing.assert_allclose(signed, [[-1.0, 0.0, 0.5]])
+
+
+def test_overlay_centres_signed_maps_at_white_and_opacity_zero_is_the_image():
+    image = np.full((2, 2, 3), 100.0)
+    zero = imaging.overlay_rgb(image, np.zeros((2, 2)), signed=True, opacity=1.0)
+    assert zero.min() > 240  # zero is (near) white on the diverging map
+    untouched = imaging.overlay_rgb(image, np.ones((2, 2)), signed=False, opacity=0.0)
+    np.testing.assert_array_equal(untouched, np.full((2, 2, 3), 100, np.uint8))
+
+
+def test_figure_is_a_png_with_the_map_drawn():
+    image = np.full((32, 32, 3), 128.0)
+    attribution = np.zeros((32, 32), np.float32)
+    attribution[8:16, 8:16] = 1.0
+    png = imaging.map_figure_png(image, attribution, signed=False, title="Saliency · test", caption="0.1 s")
+    figure = Image.open(io.BytesIO(png))
+    assert figure.format == "PNG" and figure.width > 200
