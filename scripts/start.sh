@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The README's first command: set up (first time only) and start the app on http://localhost:8501.
+# Extra arguments go to `streamlit run`, e.g. scripts/start.sh --server.port 8600
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/venv.sh requirements.txt
+echo "Starting Explanation Explorer on http://localhost:8501 (Ctrl+C to stop)..."
+exec .venv/bin/python -m streamlit run app.py "$@"
