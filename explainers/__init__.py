@@ -34,6 +34,7 @@ __all__ = [
     "explain",
     "predict",
     "uses_gpu",
+    "warm_up",
 ]
 
 _IMPLEMENTATIONS: dict[str, Method] = {
@@ -109,6 +110,20 @@ def explain(
         score_kind=graph.score_kind,
         **extra,
     )
+
+
+def warm_up(model: keras.Model, layer: str | None = None) -> None:
+    """Trace the compiled functions ahead of the first request (a few seconds each on CPU).
+
+    Uses a zero input and discards the results; ``layer`` defaults to the default CAM layer.
+    """
+    graph = graph_for(model)
+    zeros = np.zeros((1, *(d or 1 for d in graph.input_shape)), np.float32)
+    graph.predict(zeros)
+    graph.batched_gradients(zeros, 0)
+    layer = layer or default_cam_layer(model)
+    if layer is not None:
+        graph.layer_gradient_fn(layer)(tf.constant(zeros), tf.constant(0))
 
 
 def uses_gpu() -> bool:

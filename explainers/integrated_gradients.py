@@ -80,6 +80,21 @@ class IntegratedGradients(Method):
         "get no attribution however important they are. Check the completeness error.",
     )
 
+    @staticmethod
+    def _midpoints_to_add(alphas: np.ndarray, errors: np.ndarray, error_budget: float, limit: int) -> np.ndarray:
+        """Midpoints of the worst intervals: those over their fair share of the error budget.
+
+        Intervals with no error of their own are left alone (bisecting them costs evaluations and
+        gains nothing); at most ``limit`` are split per round, and always at least the worst one.
+        """
+        magnitude = np.abs(errors)
+        over_share = np.flatnonzero(magnitude > error_budget / len(errors))
+        chosen = over_share[np.argsort(-magnitude[over_share])][:limit]
+        if chosen.size == 0:
+            chosen = np.array([int(np.argmax(magnitude))])
+        chosen = np.sort(chosen)
+        return (alphas[chosen] + alphas[chosen + 1]) / 2
+
     def attribute(
         self,
         graph,
@@ -115,9 +130,7 @@ class IntegratedGradients(Method):
             room = max_steps - (len(path.alphas) - 1)
             if tolerance is None or relative <= tolerance or room <= 0:
                 break
-            # Bisect the worst intervals, one memory-capped batch at a time.
-            worst = np.sort(np.argsort(-np.abs(errors))[: min(batch, room)])
-            evaluate((path.alphas[worst] + path.alphas[worst + 1]) / 2)
+            evaluate(self._midpoints_to_add(path.alphas, errors, tolerance * abs(delta), min(batch, room)))
 
         attribution = path.attribution().astype(np.float32)
         delta = float(path.scores[-1] - path.scores[0])

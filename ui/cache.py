@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import streamlit as st
 
+import explainers
 import models
 
 SESSION_CACHE_BYTES = 256 << 20
@@ -18,8 +19,13 @@ SESSION_CACHE_BYTES = 256 << 20
 
 @st.cache_resource(show_spinner=False)
 def load_model(name: str) -> keras.Model:
-    """One instance per model for the whole server; the engine's compiled functions hang off it."""
-    return models.get_source(name).load()
+    """One instance per model for the whole server; the engine's compiled functions hang off it.
+
+    Tracing happens here, behind the loading spinner, so the first image is not slowed by it.
+    """
+    model = models.get_source(name).load()
+    explainers.warm_up(model)
+    return model
 
 
 def content_key(*arrays: np.ndarray) -> str:
