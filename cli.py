@@ -106,10 +106,11 @@ def run(args: argparse.Namespace) -> dict:
     maps = {}
     for method in methods:
         info = explainers.METHODS[method]
-        options = {"baseline": source.black_image()} if method == "integrated_gradients" else {}
         layer = args.layer if info.needs_conv_layer else None
         try:
-            explanation = explainers.explain(model, inputs, method, target=args.target, layer=layer, **options)
+            explanation = explainers.explain(
+                model, inputs, method, target=args.target, layer=layer, **source.method_options(method)
+            )
         except ValueError as error:
             raise CliError(f"{method}: {error}") from None
         maps[method] = explanation.attribution

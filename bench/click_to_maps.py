@@ -34,8 +34,7 @@ def engine_seconds(model, source, pixels: np.ndarray) -> float:
     inputs = source.preprocess(imaging.resize_for_model(pixels, source.input_size))
     started = time.perf_counter()
     for method in explainers.METHODS:
-        options = {"baseline": source.black_image()} if method == "integrated_gradients" else {}
-        explainers.explain(model, inputs, method, **options)
+        explainers.explain(model, inputs, method, **source.method_options(method))
     return time.perf_counter() - started
 
 

@@ -89,10 +89,11 @@ def explain(
         raise ValueError(f"{method} does not take option(s) {', '.join(unknown)}; it takes: {accepted}")
     inputs = _check_inputs(model, inputs)
     graph = graph_for(model)
-    outputs = graph.predict(inputs[None])[0].reshape(-1)
-    target = int(np.argmax(outputs)) if target is None else int(target)
-    if not 0 <= target < outputs.size:
-        raise ValueError(f"target {target} is outside the model's {outputs.size} outputs")
+    if target is None:
+        target = int(np.argmax(graph.predict(inputs[None])[0]))
+    target = int(target)
+    if not 0 <= target < graph.output_size:
+        raise ValueError(f"target {target} is outside the model's {graph.output_size} outputs")
     if implementation.info.needs_conv_layer:
         layer = layer or default_cam_layer(model)
         if layer is None:

@@ -25,6 +25,8 @@ class MethodInfo:
     needs_conv_layer: bool
     paper: str
     misleads_when: str
+    default_passes: int
+    """Forward+backward passes at the default settings: lets a UI run cheap methods first."""
 
 
 @dataclass

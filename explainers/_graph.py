@@ -75,6 +75,7 @@ class ModelGraph:
             raise ValueError("only models with one input and one output can be explained")
         self.model = model
         self.input_shape = tuple(model.inputs[0].shape[1:])
+        self.output_size = math.prod(d or 1 for d in model.outputs[0].shape[1:])
         self._functions: dict[tuple, Callable] = {}
         self._lock = threading.Lock()
         self._bytes_per_sample: int | None = None

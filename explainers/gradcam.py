@@ -47,6 +47,7 @@ class GradCAM(ClassActivationMap):
         paper="Selvaraju et al., 2017",
         misleads_when="Resolution is that of the layer (7x7 for the last block here), so small "
         "structures blur; the ReLU hides evidence against the class.",
+        default_passes=1,
     )
 
     def channel_weights(self, activations, gradients):

@@ -22,6 +22,7 @@ class Saliency(Method):
         paper="Simonyan et al., 2014",
         misleads_when="Gradients are local and noisy: a pixel can matter a lot and still show "
         "a small gradient when the network is saturated there.",
+        default_passes=1,
     )
 
     def attribute(self, graph, inputs, target, layer, progress):

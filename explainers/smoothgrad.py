@@ -26,6 +26,7 @@ class SmoothGrad(Method):
         paper="Smilkov et al., 2017",
         misleads_when="The noise level changes the picture; too much noise blurs real detail away. "
         "Like saliency, it shows sensitivity, not contribution.",
+        default_passes=25,
     )
 
     def attribute(

@@ -17,8 +17,6 @@ import models
 from ui.cache import content_key, load_model, session_cache
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "tif", "tiff", "webp"]
-# Cheap maps first, so that something appears while the many-sample methods run.
-COMPUTE_ORDER = ("saliency", "gradcam", "smoothgrad", "integrated_gradients")
 
 
 @dataclass(frozen=True)
@@ -179,7 +177,8 @@ def maps_ui(
     image_key = content_key(inputs)
     columns = dict(zip(methods, st.columns(len(methods)), strict=True))
     explanations: dict[str, explainers.Explanation] = {}
-    for method in sorted(methods, key=COMPUTE_ORDER.index):
+    # Cheap maps first, so that something appears while the many-sample methods run.
+    for method in sorted(methods, key=lambda m: explainers.METHODS[m].default_passes):
         info = explainers.METHODS[method]
         column = columns[method]
         method_layer = layer if info.needs_conv_layer else None
@@ -197,7 +196,7 @@ def maps_ui(
             def report(done: int, total: int) -> None:
                 bar.progress(min(done / total, 1.0), text=f"Computing… {done}/{total}")
 
-            options = {"baseline": source.black_image()} if method == "integrated_gradients" else {}
+            options = source.method_options(method)
             return explainers.explain(
                 model, inputs, method, target=target, layer=method_layer, progress=report, **options
             )

@@ -213,6 +213,7 @@ def test_methods_metadata_is_complete():
     assert list(explainers.METHODS) == ["saliency", "smoothgrad", "gradcam", "integrated_gradients"]
     for name, info in explainers.METHODS.items():
         assert info.name == name and info.label and info.description and info.paper and info.misleads_when
+        assert info.default_passes >= 1
     assert explainers.METHODS["integrated_gradients"].signed
     assert explainers.METHODS["gradcam"].needs_conv_layer
     assert not explainers.METHODS["saliency"].needs_conv_layer
