@@ -24,8 +24,6 @@ import numpy as np
 
 import imaging
 
-METHOD_NAMES = ("saliency", "smoothgrad", "gradcam", "integrated_gradients")
-
 
 class CliError(Exception):
     """A problem with the user's input; printed as one line, exit status 1."""
@@ -35,7 +33,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="cli.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("image", nargs="?", help="image file (PNG, JPEG, BMP, TIFF or WebP)")
     parser.add_argument("--model", default=None, help="model name (see --list-models)")
-    parser.add_argument("--methods", default=",".join(METHOD_NAMES), help="comma-separated method names")
+    parser.add_argument(
+        "--methods",
+        default=None,
+        help="comma-separated method names (default: saliency,smoothgrad,gradcam,integrated_gradients)",
+    )
     parser.add_argument("--target", type=int, default=None, help="class index to explain (default: top-1)")
     parser.add_argument("--layer", default=None, help="layer for Grad-CAM (default: last spatial layer)")
     parser.add_argument("--out", type=Path, help="output folder")
@@ -66,17 +68,16 @@ def read_image(path: str) -> imaging.LoadedImage:
 
 
 def run(args: argparse.Namespace) -> dict:
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    unknown = [m for m in methods if m not in METHOD_NAMES]
-    if unknown or not methods:
-        raise CliError(
-            f"unknown method(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(METHOD_NAMES)}"
-        )
-    loaded = read_image(args.image)
+    loaded = read_image(args.image)  # before TensorFlow loads, so a bad image fails fast
 
     import explainers
     import models
 
+    methods = [m.strip() for m in (args.methods or ",".join(explainers.DEFAULT_METHODS)).split(",") if m.strip()]
+    unknown = [m for m in methods if m not in explainers.METHODS]
+    if unknown or not methods:
+        names = ", ".join(explainers.METHODS)
+        raise CliError(f"unknown method(s) {', '.join(unknown) or '(none given)'}; choose from {names}")
     try:
         source = models.get_source(args.model or models.DEFAULT_MODEL)
     except ValueError as error:
@@ -93,6 +94,12 @@ def run(args: argparse.Namespace) -> dict:
             models.find_layer(model, args.layer)
         except models.LayerNotFoundError as error:
             raise CliError(str(error)) from None
+    try:
+        explanations = explainers.explain_many(
+            model, inputs, methods, target=args.target, layer=args.layer, baseline=source.black_image()
+        )
+    except ValueError as error:
+        raise CliError(str(error)) from None
 
     args.out.mkdir(parents=True, exist_ok=True)
     top = np.argsort(probabilities)[::-1][:5]
@@ -104,15 +111,8 @@ def run(args: argparse.Namespace) -> dict:
         "maps": [],
     }
     maps = {}
-    for method in methods:
-        info = explainers.METHODS[method]
-        layer = args.layer if info.needs_conv_layer else None
-        try:
-            explanation = explainers.explain(
-                model, inputs, method, target=args.target, layer=layer, **source.method_options(method)
-            )
-        except ValueError as error:
-            raise CliError(f"{method}: {error}") from None
+    for explanation in explanations:
+        info, method = explanation.info, explanation.method
         maps[method] = explanation.attribution
         label = names[explanation.target]
         (args.out / f"{method}.png").write_bytes(
@@ -133,11 +133,14 @@ def run(args: argparse.Namespace) -> dict:
                 "score": explanation.score,
                 "score_kind": explanation.score_kind,
                 "elapsed_s": explanation.elapsed_s,
+                "passes": explanation.passes,
                 "completeness_error": explanation.completeness_error,
                 "completeness_relative": explanation.completeness_relative,
+                "passes_randomization_check": info.passes_randomization_check,
                 "file": f"{method}.png",
             }
         )
+    summary["maps"].sort(key=lambda entry: methods.index(entry["method"]))
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **maps)
     (args.out / "maps.npz").write_bytes(buffer.getvalue())

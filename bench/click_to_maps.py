@@ -33,8 +33,8 @@ PHOTOS = {"chelsea": skimage.data.chelsea, "astronaut": skimage.data.astronaut}
 def engine_seconds(model, source, pixels: np.ndarray) -> float:
     inputs = source.preprocess(imaging.resize_for_model(pixels, source.input_size))
     started = time.perf_counter()
-    for method in explainers.METHODS:
-        explainers.explain(model, inputs, method, **source.method_options(method))
+    for method in explainers.DEFAULT_METHODS:
+        explainers.explain(model, inputs, method, baseline=source.black_image())
     return time.perf_counter() - started
 
 

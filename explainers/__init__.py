@@ -12,37 +12,68 @@ Works on Sequential, functional and nested models. No Streamlit import here.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from types import MappingProxyType
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from explainers._base import Explanation, Method, MethodInfo, ProgressCallback
+from explainers._base import Explanation, Method, MethodInfo, Request, SinglePassMethod
 from explainers._graph import DEFAULT_MEMORY_BUDGET_BYTES, graph_for
 from explainers.gradcam import GradCAM
+from explainers.gradcam_plus_plus import GradCAMPlusPlus
+from explainers.gradient_input import GradientInput
+from explainers.guided_backprop import GuidedBackprop
+from explainers.guided_gradcam import GuidedGradCAM
 from explainers.integrated_gradients import IntegratedGradients
+from explainers.layercam import LayerCAM
+from explainers.occlusion import Occlusion
 from explainers.saliency import Saliency
+from explainers.scorecam import ScoreCAM
 from explainers.smoothgrad import SmoothGrad
+from explainers.smoothgrad_squared import SmoothGradSquared
+from explainers.vargrad import VarGrad
 from models.layers import default_cam_layer
 
 __all__ = [
     "DEFAULT_MEMORY_BUDGET_BYTES",
+    "DEFAULT_METHODS",
     "METHODS",
     "Explanation",
     "MethodInfo",
     "explain",
+    "explain_many",
     "predict",
     "uses_gpu",
     "warm_up",
 ]
 
 _IMPLEMENTATIONS: dict[str, Method] = {
-    m.info.name: m for m in (Saliency(), SmoothGrad(), GradCAM(), IntegratedGradients())
+    method.info.name: method
+    for method in (
+        Saliency(),
+        SmoothGrad(),
+        GradCAM(),
+        IntegratedGradients(),
+        GradientInput(),
+        SmoothGradSquared(),
+        VarGrad(),
+        GradCAMPlusPlus(),
+        LayerCAM(),
+        ScoreCAM(),
+        Occlusion(),
+        GuidedBackprop(),
+        GuidedGradCAM(),
+    )
 }
 
 METHODS: MappingProxyType[str, MethodInfo] = MappingProxyType({name: m.info for name, m in _IMPLEMENTATIONS.items()})
-"""Method name -> :class:`MethodInfo` (label, description, signed, needs a conv layer, ...)."""
+"""Method name -> :class:`MethodInfo` (label, description, signed, needs a conv layer, cost, ...)."""
+
+DEFAULT_METHODS = ("saliency", "smoothgrad", "gradcam", "integrated_gradients")
+
+ManyProgress = Callable[[str, int, int], None]
 
 
 def predict(model: keras.Model, inputs: np.ndarray) -> np.ndarray:
@@ -69,24 +100,54 @@ def explain(
     *,
     target: int | None = None,
     layer: str | None = None,
-    progress: ProgressCallback | None = None,
+    baseline: np.ndarray | None = None,
+    progress: Callable[[int, int], None] | None = None,
     **options,
 ) -> Explanation:
     """Attribute the model's score for ``target`` on one input with ``method``.
 
     ``inputs`` is one float32 array (H, W, C) in the model's input space. ``target`` defaults to
-    the top prediction; ``layer`` (CAM methods) defaults to the last layer with a 4-D output.
-    ``progress(done, total)`` is called after each batch of multi-sample methods. Method options
-    (e.g. ``samples``, ``steps``, ``baseline``, ``memory_budget_bytes``) pass through.
+    the top prediction; ``layer`` (CAM methods) defaults to the last layer with a 4-D output;
+    ``baseline`` (methods that compare with one) should be a black image in the model's input
+    space and defaults to zeros. ``progress(done, total)`` is called after each batch of
+    multi-sample methods. Method options (e.g. ``samples``, ``steps``, ``memory_budget_bytes``)
+    pass through; an option the method does not take is an error.
     """
-    try:
-        implementation = _IMPLEMENTATIONS[method]
-    except KeyError:
-        raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}") from None
-    unknown = sorted(set(options) - set(implementation.option_names()))
+    each = None if progress is None else (lambda _method, done, total: progress(done, total))
+    (explanation,) = explain_many(
+        model, inputs, [method], target=target, layer=layer, baseline=baseline, progress=each, options={method: options}
+    )
+    return explanation
+
+
+def explain_many(
+    model: keras.Model,
+    inputs: np.ndarray,
+    methods: list[str] | tuple[str, ...],
+    *,
+    target: int | None = None,
+    layer: str | None = None,
+    baseline: np.ndarray | None = None,
+    progress: ManyProgress | None = None,
+    options: dict[str, dict] | None = None,
+) -> Iterator[Explanation]:
+    """Explain one input with several methods; yield each :class:`Explanation` as soon as it is ready.
+
+    Everything is checked before any work starts. Cheap methods come first, and the single-pass
+    methods (saliency, Gradient x Input and the gradient CAMs) share one forward and one backward
+    pass. ``options`` maps a method name to its options; ``progress(method, done, total)``.
+    """
+    options = options or {}
+    unknown = [m for m in methods if m not in _IMPLEMENTATIONS]
     if unknown:
-        accepted = ", ".join(implementation.option_names()) or "none"
-        raise ValueError(f"{method} does not take option(s) {', '.join(unknown)}; it takes: {accepted}")
+        raise ValueError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
+    for method, given in options.items():
+        accepted = _IMPLEMENTATIONS[method].option_names()
+        extra = sorted(set(given) - set(accepted))
+        if extra:
+            raise ValueError(
+                f"{method} does not take option(s) {', '.join(extra)}; it takes: {', '.join(accepted) or 'none'}"
+            )
     inputs = _check_inputs(model, inputs)
     graph = graph_for(model)
     if target is None:
@@ -94,23 +155,57 @@ def explain(
     target = int(target)
     if not 0 <= target < graph.output_size:
         raise ValueError(f"target {target} is outside the model's {graph.output_size} outputs")
-    if implementation.info.needs_conv_layer:
+    if any(METHODS[m].needs_conv_layer for m in methods):
         layer = layer or default_cam_layer(model)
         if layer is None:
-            raise ValueError(f"{implementation.info.label} needs a conv layer, and this model has none")
-    else:
-        layer = None
-    started = time.perf_counter()
-    attribution, extra = implementation.attribute(graph, inputs, target, layer, progress, **options)
-    return Explanation(
-        method=method,
-        target=target,
-        layer=layer,
-        attribution=attribution,
-        elapsed_s=time.perf_counter() - started,
-        score_kind=graph.score_kind,
-        **extra,
+            raise ValueError("the CAM methods need a conv layer, and this model has none")
+    baseline = (
+        np.zeros_like(inputs) if baseline is None else np.broadcast_to(np.asarray(baseline, np.float32), inputs.shape)
     )
+    return _run(graph, inputs, target, layer, baseline, list(dict.fromkeys(methods)), progress, options)
+
+
+def _run(graph, inputs, target, layer, baseline, methods, progress, options) -> Iterator[Explanation]:
+    ordered = sorted(methods, key=lambda m: METHODS[m].default_passes)
+    shared_groups: dict[bool, list[str]] = {}
+    for method in ordered:
+        implementation = _IMPLEMENTATIONS[method]
+        if isinstance(implementation, SinglePassMethod) and not options.get(method):
+            shared_groups.setdefault(implementation.guided, []).append(method)
+    shared_results: dict[bool, tuple[dict, float]] = {}
+    for method in ordered:
+        implementation = _IMPLEMENTATIONS[method]
+        method_layer = layer if METHODS[method].needs_conv_layer else None
+        request = Request(graph, inputs, target, method_layer, baseline)
+        if progress is not None:
+            request.progress = lambda done, total, method=method: progress(method, done, total)
+        shared_with, shared_seconds = [], 0.0
+        group = shared_groups.get(getattr(implementation, "guided", None), [])
+        if method in group and len(group) > 1:
+            guided = implementation.guided
+            if guided not in shared_results:
+                needs = [_IMPLEMENTATIONS[m].needs(layer) for m in group]
+                union = {key: any(n[key] for n in needs) for key in ("input_gradients", "layer_gradients", "guided")}
+                union["layer"] = layer if any(n["layer"] for n in needs) else None
+                started = time.perf_counter()
+                results = graph.single_pass(inputs, target, **union)
+                shared_results[guided] = (results, time.perf_counter() - started)
+            request.shared, shared_seconds = shared_results[guided]
+            shared_with = [m for m in group if m != method]
+        started = time.perf_counter()
+        attribution, extra = implementation.attribute(request, **options.get(method, {}))
+        elapsed = time.perf_counter() - started + shared_seconds
+        if shared_with:
+            extra["options"] = extra.get("options", {}) | {"shared_pass_with": shared_with}
+        yield Explanation(
+            method=method,
+            target=target,
+            layer=method_layer,
+            attribution=attribution,
+            elapsed_s=elapsed,
+            score_kind=graph.score_kind,
+            **extra,
+        )
 
 
 def warm_up(model: keras.Model, layer: str | None = None) -> None:
@@ -121,10 +216,11 @@ def warm_up(model: keras.Model, layer: str | None = None) -> None:
     graph = graph_for(model)
     zeros = np.zeros((1, *(d or 1 for d in graph.input_shape)), np.float32)
     graph.predict(zeros)
-    graph.batched_gradients(zeros, 0)
+    graph.single_pass(zeros[0], 0, input_gradients=True)
     layer = layer or default_cam_layer(model)
     if layer is not None:
-        graph.layer_gradient_fn(layer)(tf.constant(zeros), tf.constant(0))
+        graph.single_pass(zeros[0], 0, layer=layer, layer_gradients=True)
+        graph.single_pass(zeros[0], 0, layer=layer, input_gradients=True, layer_gradients=True)
 
 
 def uses_gpu() -> bool:

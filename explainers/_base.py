@@ -26,7 +26,12 @@ class MethodInfo:
     paper: str
     misleads_when: str
     default_passes: int
-    """Forward+backward passes at the default settings: lets a UI run cheap methods first."""
+    """Forward(+backward) passes at the default settings: lets a UI run cheap methods first."""
+    passes_randomization_check: bool = True
+    """Adebayo et al. 2018 ("Sanity Checks for Saliency Maps"): does the map change when the
+    model's weights are randomised? Methods that fail it can show edges whatever the model learned."""
+    uses_baseline: bool = False
+    """Whether the method compares against a baseline image (``explain(baseline=...)``)."""
 
 
 @dataclass
@@ -37,7 +42,7 @@ class Explanation:
     the value that was explained (see ``score_kind``: the logit before a final softmax, or the
     model's raw output). For Integrated Gradients, ``completeness_error`` is
     ``|sum(attribution) - (f(x) - f(baseline))|`` and ``completeness_relative`` divides it by
-    ``|f(x) - f(baseline)|``.
+    ``|f(x) - f(baseline)|``. ``passes`` counts the model evaluations it took.
     """
 
     method: str
@@ -47,6 +52,7 @@ class Explanation:
     elapsed_s: float
     score: float
     score_kind: str
+    passes: int = 1
     options: dict = field(default_factory=dict)
     completeness_error: float | None = None
     completeness_relative: float | None = None
@@ -56,6 +62,20 @@ class Explanation:
         from explainers import METHODS
 
         return METHODS[self.method]
+
+
+@dataclass
+class Request:
+    """One attribution request, as the methods see it."""
+
+    graph: ModelGraph
+    inputs: np.ndarray
+    target: int
+    layer: str | None
+    baseline: np.ndarray
+    progress: ProgressCallback | None = None
+    shared: dict | None = None
+    """Results of one pass shared by several single-pass methods (see :class:`SinglePassMethod`)."""
 
 
 class Method:
@@ -68,19 +88,53 @@ class Method:
         parameters = inspect.signature(self.attribute).parameters.values()
         return tuple(p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY)
 
-    def attribute(
-        self,
-        graph: ModelGraph,
-        inputs: np.ndarray,
-        target: int,
-        layer: str | None,
-        progress: ProgressCallback | None,
-        **options,
-    ) -> tuple[np.ndarray, dict]:
-        """Return the (H, W) attribution and any extra fields for :class:`Explanation`."""
+    def attribute(self, request: Request) -> tuple[np.ndarray, dict]:
+        """Return the (H, W) attribution and extra :class:`Explanation` fields (``score`` at least)."""
+        raise NotImplementedError
+
+
+class SinglePassMethod(Method):
+    """A method built on one forward(+backward) pass; methods asked together share that pass.
+
+    Subclasses say what they need from the pass (``input_gradients``, ``layer_activations``,
+    ``layer_gradients``, ``guided``) and turn its results into a map in :meth:`from_pass`.
+    """
+
+    input_gradients: ClassVar[bool] = False
+    layer_activations: ClassVar[bool] = False
+    layer_gradients: ClassVar[bool] = False
+    guided: ClassVar[bool] = False
+
+    def needs(self, layer: str | None) -> dict:
+        uses_layer = self.layer_activations or self.layer_gradients
+        return {
+            "layer": layer if uses_layer else None,
+            "input_gradients": self.input_gradients,
+            "layer_gradients": self.layer_gradients,
+            "guided": self.guided,
+        }
+
+    def attribute(self, request: Request, **options) -> tuple[np.ndarray, dict]:
+        results = request.shared
+        if results is None:
+            results = request.graph.single_pass(request.inputs, request.target, **self.needs(request.layer))
+        attribution, extra = self.from_pass(results, request, **options)
+        return attribution, {"score": float(results["scores"][0]), **extra}
+
+    def from_pass(self, results: dict[str, np.ndarray], request: Request, **options) -> tuple[np.ndarray, dict]:
+        """The attribution from one pass's results (each array has a leading batch axis of 1)."""
         raise NotImplementedError
 
 
 def max_abs_over_channels(per_channel: np.ndarray) -> np.ndarray:
-    """Reduce an (H, W, C) gradient map to (H, W) as Simonyan et al. do: the largest magnitude."""
+    """Reduce an (H, W, C) map to (H, W) as Simonyan et al. do: the largest magnitude."""
     return np.abs(per_channel).max(axis=-1).astype(np.float32)
+
+
+def upsample(maps: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Bilinear resize of (h, w) or (h, w, K) maps to ``size``."""
+    import tensorflow as tf
+
+    squeeze = maps.ndim == 2
+    resized = tf.image.resize(maps[..., None] if squeeze else maps, size, method="bilinear").numpy()
+    return (resized[..., 0] if squeeze else resized).astype(np.float32)

@@ -58,6 +58,62 @@ def _hook(layer: keras.layers.Layer, record: Callable) -> Iterator[None]:
         object.__delattr__(layer, "call")
 
 
+def _record_output(capture: _Capture) -> Callable:
+    def record(original, args, kwargs):
+        outputs = original(*args, **kwargs)
+        capture.tensors.append(outputs)
+        return outputs
+
+    return record
+
+
+_RELU_NAMES = ("relu", "relu6")
+
+
+def _guided(function: Callable[[tf.Tensor], tf.Tensor]) -> Callable[[tf.Tensor], tf.Tensor]:
+    """``function`` with its gradient replaced as in Guided Backpropagation (Springenberg et al., 2015):
+    only positive gradients pass, and only where the activation let the signal through."""
+
+    @tf.custom_gradient
+    def apply(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = function(x)
+
+        def gradient(upstream):
+            return tape.gradient(y, x, output_gradients=tf.nn.relu(upstream))
+
+        return y, gradient
+
+    return apply
+
+
+def _is_relu_layer(layer: keras.layers.Layer) -> bool:
+    if isinstance(layer, keras.layers.ReLU):
+        return True
+    return isinstance(layer, keras.layers.Activation) and getattr(layer.activation, "__name__", "") in _RELU_NAMES
+
+
+@contextlib.contextmanager
+def _guided_relus(model: keras.Model) -> Iterator[None]:
+    """While tracing: every ReLU in the model (layers and built-in activations) backpropagates guided."""
+    from models.layers import iter_layers
+
+    with contextlib.ExitStack() as stack:
+        for layer in iter_layers(model):
+            if _is_relu_layer(layer):
+
+                def record(original, args, kwargs):
+                    return _guided(lambda x: original(x, *args[1:], **kwargs))(args[0])
+
+                stack.enter_context(_hook(layer, record))
+            elif getattr(getattr(layer, "activation", None), "__name__", "") in _RELU_NAMES:
+                activation = layer.activation
+                object.__setattr__(layer, "activation", _guided(activation))
+                stack.callback(object.__setattr__, layer, "activation", activation)
+        yield
+
+
 def _is_softmax(activation) -> bool:
     return getattr(activation, "__name__", "") == "softmax"
 
@@ -138,47 +194,57 @@ class ModelGraph:
     def _signature(self) -> list[tf.TensorSpec]:
         return [tf.TensorSpec((None, *self.input_shape), tf.float32), tf.TensorSpec((), tf.int32)]
 
-    def gradient_fn(self) -> Callable[[tf.Tensor, tf.Tensor], tuple[tf.Tensor, tf.Tensor]]:
-        """``(inputs (B,H,W,C), target) -> (scores (B,), input gradients (B,H,W,C))``, compiled once."""
+    def function(
+        self,
+        *,
+        layer: str | None = None,
+        input_gradients: bool = False,
+        layer_gradients: bool = False,
+        guided: bool = False,
+    ) -> Callable[[tf.Tensor, tf.Tensor], dict[str, tf.Tensor]]:
+        """A compiled ``(inputs (B,H,W,C), target) -> dict`` for one combination of needs.
+
+        The dict always has ``scores`` (B,) and ``outputs`` (B, K), the values scores are taken from
+        (logits before a final softmax, else the model's outputs); with ``layer``, ``activations`` (B,h,w,K) of that
+        layer; with ``input_gradients``/``layer_gradients``, the score's gradients with respect to
+        the inputs/activations; with ``guided``, gradients pass through every ReLU as in Guided
+        Backpropagation. Each combination is traced once and reused for every later call.
+        """
+        target_layer = find_layer(self.model, layer) if layer is not None else None
+        if layer_gradients and target_layer is None:
+            raise ValueError("layer gradients need a layer")
 
         def build():
             @tf.function(input_signature=self._signature())
-            def scores_and_gradients(inputs, target):
-                with _TRACE_LOCK, self._logits_hook() as logits, tf.GradientTape() as tape:
-                    tape.watch(inputs)
-                    scores = self._score(self.model(inputs, training=False), logits, target)
-                return scores, tape.gradient(scores, inputs)
-
-            return scores_and_gradients
-
-        return self._compiled(("gradient",), build)
-
-    def layer_gradient_fn(self, layer_name: str) -> Callable:
-        """``(inputs, target) -> (scores, activations, activation gradients)`` at ``layer_name``."""
-        layer = find_layer(self.model, layer_name)
-
-        def build():
-            @tf.function(input_signature=self._signature())
-            def activations_and_gradients(inputs, target):
+            def run(inputs, target):
                 activations = _Capture()
-
-                def record(original, args, kwargs):
-                    outputs = original(*args, **kwargs)
-                    activations.tensors.append(outputs)
-                    return outputs
-
-                with _TRACE_LOCK, _hook(layer, record), self._logits_hook() as logits:
-                    with tf.GradientTape() as tape:
-                        tape.watch(inputs)
-                        scores = self._score(self.model(inputs, training=False), logits, target)
+                with contextlib.ExitStack() as stack:
+                    stack.enter_context(_TRACE_LOCK)
+                    logits = stack.enter_context(self._logits_hook())
+                    if target_layer is not None:
+                        stack.enter_context(_hook(target_layer, _record_output(activations)))
+                    if guided:
+                        stack.enter_context(_guided_relus(self.model))
+                    tape = stack.enter_context(tf.GradientTape())
+                    tape.watch(inputs)
+                    outputs = self.model(inputs, training=False)
+                    scores = self._score(outputs, logits, target)
+                values = logits.tensor if self._softmax_layer is not None else outputs
+                results = {"scores": scores, "outputs": tf.reshape(values, (tf.shape(values)[0], -1))}
+                if target_layer is not None:
                     if len(activations.tensor.shape) != 4:
-                        raise ValueError(f"layer {layer_name!r} has no spatial (4-D) output")
-                    gradients = tape.gradient(scores, activations.tensor)
-                return scores, activations.tensor, gradients
+                        raise ValueError(f"layer {layer!r} has no spatial (4-D) output")
+                    results["activations"] = activations.tensor
+                sources = {"input_gradients": inputs} if input_gradients else {}
+                if layer_gradients:
+                    sources["layer_gradients"] = activations.tensor
+                if sources:
+                    results.update(zip(sources, tape.gradient(scores, list(sources.values())), strict=True))
+                return results
 
-            return activations_and_gradients
+            return run
 
-        return self._compiled(("layer_gradient", layer_name), build)
+        return self._compiled(("function", layer, input_gradients, layer_gradients, guided), build)
 
     def predict(self, inputs: np.ndarray) -> np.ndarray:
         """Model outputs for a batch, through one compiled forward function."""
@@ -186,7 +252,8 @@ class ModelGraph:
         def build():
             @tf.function(input_signature=self._signature()[:1])
             def forward(batch):
-                return self.model(batch, training=False)
+                with _TRACE_LOCK:
+                    return self.model(batch, training=False)
 
             return forward
 
@@ -217,24 +284,39 @@ class ModelGraph:
         budget = memory_budget_bytes or DEFAULT_MEMORY_BUDGET_BYTES
         return int(max(1, min(samples, budget // self.activation_bytes_per_sample())))
 
+    def batched(
+        self,
+        inputs: np.ndarray,
+        target: int,
+        memory_budget_bytes: int | None = None,
+        on_batch: Callable[[int, int], None] | None = None,
+        **needs,
+    ) -> Iterator[dict[str, np.ndarray]]:
+        """Run :meth:`function` (with ``needs``) over many samples in memory-capped batches."""
+        fn = self.function(**needs)
+        size = self.batch_size(len(inputs), memory_budget_bytes)
+        for start in range(0, len(inputs), size):
+            results = fn(tf.constant(inputs[start : start + size]), tf.constant(target))
+            yield {name: value.numpy() for name, value in results.items()}
+            if on_batch is not None:
+                on_batch(min(start + size, len(inputs)), len(inputs))
+
+    def single_pass(self, inputs: np.ndarray, target: int, **needs) -> dict[str, np.ndarray]:
+        """:meth:`function` on one input (H, W, C); arrays keep a leading batch axis of 1."""
+        results = self.function(**needs)(tf.constant(inputs[None]), tf.constant(target))
+        return {name: value.numpy() for name, value in results.items()}
+
     def batched_gradients(
         self,
         inputs: np.ndarray,
         target: int,
         memory_budget_bytes: int | None = None,
         on_batch: Callable[[int, int], None] | None = None,
+        guided: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Scores and input gradients for many samples, evaluated in memory-capped batches."""
-        fn = self.gradient_fn()
-        size = self.batch_size(len(inputs), memory_budget_bytes)
-        scores, gradients = [], []
-        for start in range(0, len(inputs), size):
-            batch_scores, batch_gradients = fn(tf.constant(inputs[start : start + size]), tf.constant(target))
-            scores.append(batch_scores.numpy())
-            gradients.append(batch_gradients.numpy())
-            if on_batch is not None:
-                on_batch(min(start + size, len(inputs)), len(inputs))
-        return np.concatenate(scores), np.concatenate(gradients)
+        batches = list(self.batched(inputs, target, memory_budget_bytes, on_batch, input_gradients=True, guided=guided))
+        return (np.concatenate([b["scores"] for b in batches]), np.concatenate([b["input_gradients"] for b in batches]))
 
 
 _GRAPHS: weakref.WeakKeyDictionary[keras.Model, ModelGraph] = weakref.WeakKeyDictionary()

@@ -5,36 +5,32 @@ Networks via Gradient-based Localization", ICCV 2017, https://arxiv.org/abs/1610
 
 :class:`ClassActivationMap` owns the shared work (activations and gradients at a conv layer,
 the weighted sum over channels, ReLU, and bilinear upsampling to the input); a CAM variant only
-overrides :meth:`ClassActivationMap.channel_weights`.
+overrides :meth:`ClassActivationMap.weights`.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
 
-from explainers._base import Method, MethodInfo
+from explainers._base import MethodInfo, Request, SinglePassMethod, upsample
 
 
-class ClassActivationMap(Method):
+class ClassActivationMap(SinglePassMethod):
     """Template for the CAM family: ``ReLU(sum_k w_k A_k)`` upsampled to the input."""
 
-    def channel_weights(self, activations: np.ndarray, gradients: np.ndarray) -> np.ndarray:
-        """Weights (K,) for the layer's channels, from its (h, w, K) activations and gradients."""
+    layer_activations = True
+    layer_gradients = True
+
+    def weights(self, activations: np.ndarray, gradients: np.ndarray | None, request: Request, **options) -> np.ndarray:
+        """Channel weights (K,), or per-location weights (h, w, K), from the layer's (h, w, K) activations."""
         raise NotImplementedError
 
-    def attribute(self, graph, inputs, target, layer, progress):
-        if layer is None:
-            raise ValueError(f"{self.info.label} needs a layer with a spatial (4-D) output")
-        fn = graph.layer_gradient_fn(layer)
-        scores, activations, gradients = fn(tf.constant(inputs[None]), tf.constant(target))
-        activations, gradients = activations.numpy()[0], gradients.numpy()[0]
-        cam = np.maximum((activations * self.channel_weights(activations, gradients)).sum(axis=-1), 0.0)
-        upsampled = tf.image.resize(cam[..., None], inputs.shape[:2], method="bilinear").numpy()[..., 0]
-        return upsampled.astype(np.float32), {
-            "score": float(scores.numpy()[0]),
-            "options": {"layer_resolution": list(cam.shape)},
-        }
+    def from_pass(self, results, request, **options):
+        activations = results["activations"][0]
+        gradients = results["layer_gradients"][0] if self.layer_gradients else None
+        weights = self.weights(activations, gradients, request, **options)
+        cam = np.maximum((activations * weights).sum(axis=-1), 0.0)
+        return upsample(cam, request.inputs.shape[:2]), {"options": {"layer_resolution": list(cam.shape)}}
 
 
 class GradCAM(ClassActivationMap):
@@ -50,5 +46,5 @@ class GradCAM(ClassActivationMap):
         default_passes=1,
     )
 
-    def channel_weights(self, activations, gradients):
+    def weights(self, activations, gradients, request, **options):
         return gradients.mean(axis=(0, 1))

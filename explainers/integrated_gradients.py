@@ -15,7 +15,7 @@ largest error are bisected, batch by batch, until the total relative error is be
 not an approximation of a different quantity. ``tolerance=None`` gives plain uniform steps.
 
 The baseline should be a black image in the model's input space: callers that know the model's
-preprocessing pass it (the app and the CLI do); without one, zeros are used.
+preprocessing pass it (``explain(baseline=...)``; the app and the CLI do); without one, zeros are used.
 """
 
 from __future__ import annotations
@@ -78,7 +78,8 @@ class IntegratedGradients(Method):
         paper="Sundararajan et al., 2017",
         misleads_when="The answer depends on the baseline: with a black baseline, black pixels "
         "get no attribution however important they are. Check the completeness error.",
-        default_passes=100,  # 33 to start, refined to 1 % error: 70-100 on the bundled model
+        default_passes=100,
+        uses_baseline=True,  # 33 to start, refined to 1 % error: 70-100 on the bundled model
     )
 
     @staticmethod
@@ -98,22 +99,18 @@ class IntegratedGradients(Method):
 
     def attribute(
         self,
-        graph,
-        inputs,
-        target,
-        layer,
-        progress,
+        request,
         *,
         steps=DEFAULT_STEPS,
-        baseline=None,
         tolerance=DEFAULT_TOLERANCE,
         max_steps=DEFAULT_MAX_STEPS,
         memory_budget_bytes=None,
     ):
         if steps < 1:
             raise ValueError("Integrated Gradients needs at least one step")
-        baseline = np.zeros_like(inputs) if baseline is None else np.asarray(baseline, np.float32)
-        path = _Path(inputs, np.broadcast_to(baseline, inputs.shape).astype(np.float32))
+        graph, inputs, target, progress = request.graph, request.inputs, request.target, request.progress
+        baseline = request.baseline
+        path = _Path(inputs, baseline)
         max_steps = max(steps, max_steps) if tolerance is not None else steps
         batch = graph.batch_size(max_steps, memory_budget_bytes)
 
@@ -144,6 +141,7 @@ class IntegratedGradients(Method):
             "score": float(path.scores[-1]),
             "completeness_error": error,
             "completeness_relative": relative,
+            "passes": len(path.alphas),
             "options": {
                 "steps": len(path.alphas) - 1,
                 "initial_steps": steps,

@@ -9,10 +9,10 @@ moves the class score. One forward and one backward pass.
 
 from __future__ import annotations
 
-from explainers._base import Method, MethodInfo, max_abs_over_channels
+from explainers._base import MethodInfo, SinglePassMethod, max_abs_over_channels
 
 
-class Saliency(Method):
+class Saliency(SinglePassMethod):
     info = MethodInfo(
         name="saliency",
         label="Saliency",
@@ -24,7 +24,7 @@ class Saliency(Method):
         "a small gradient when the network is saturated there.",
         default_passes=1,
     )
+    input_gradients = True
 
-    def attribute(self, graph, inputs, target, layer, progress):
-        scores, gradients = graph.batched_gradients(inputs[None], target)
-        return max_abs_over_channels(gradients[0]), {"score": float(scores[0])}
+    def from_pass(self, results, request):
+        return max_abs_over_channels(results["input_gradients"][0]), {}

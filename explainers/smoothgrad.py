@@ -3,20 +3,17 @@
 Smilkov, Thorat, Kim, Viégas & Wattenberg, "SmoothGrad: removing noise by adding noise",
 ICML Workshop 2017, https://arxiv.org/abs/1706.03825.
 
-Gaussian noise with standard deviation ``noise_level * (max(x) - min(x))`` is added to
-``samples`` copies of the input (paper defaults: 15 %, and 25 samples here); their gradients are
-averaged, then reduced over channels like vanilla saliency. The copies run in batches sized by the
-memory budget.
+The mean gradient over ``samples`` noisy copies (paper defaults: 15 % noise; 25 samples here),
+reduced over channels like vanilla saliency.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from explainers._base import MethodInfo, max_abs_over_channels
+from explainers._gradient_statistics import GradientStatistics
 
-from explainers._base import Method, MethodInfo, max_abs_over_channels
 
-
-class SmoothGrad(Method):
+class SmoothGrad(GradientStatistics):
     info = MethodInfo(
         name="smoothgrad",
         label="SmoothGrad",
@@ -29,16 +26,5 @@ class SmoothGrad(Method):
         default_passes=25,
     )
 
-    def attribute(
-        self, graph, inputs, target, layer, progress, *, samples=25, noise_level=0.15, seed=0, memory_budget_bytes=None
-    ):
-        if samples < 1:
-            raise ValueError("SmoothGrad needs at least one sample")
-        sigma = float(noise_level) * float(inputs.max() - inputs.min())
-        noise = np.random.default_rng(seed).normal(0.0, sigma, (samples, *inputs.shape)).astype(np.float32)
-        scores, gradients = graph.batched_gradients(inputs[None] + noise, target, memory_budget_bytes, progress)
-        attribution = max_abs_over_channels(gradients.mean(axis=0))
-        return attribution, {
-            "score": float(scores.mean()),
-            "options": {"samples": samples, "noise_level": noise_level, "sigma": sigma, "seed": seed},
-        }
+    def statistic(self, mean, mean_of_squares):
+        return max_abs_over_channels(mean)

@@ -36,6 +36,12 @@ def _walk(model: keras.Model, prefix: str = "") -> Iterator[tuple[str, keras.lay
             yield path, layer
 
 
+def iter_layers(model: keras.Model) -> Iterator[keras.layers.Layer]:
+    """Every leaf layer of the model, nested models opened up, in graph order."""
+    for _, layer in _walk(model):
+        yield layer
+
+
 def _output_shape(layer: keras.layers.Layer) -> tuple[int | None, ...] | None:
     try:
         shape = layer.output.shape

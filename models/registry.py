@@ -34,13 +34,6 @@ class ModelSource:
         """A black image in the model's input space: the Integrated Gradients baseline."""
         return self.preprocess(np.zeros((*self.input_size, self.channels), np.float32))
 
-    def method_options(self, method: str) -> dict:
-        """Options of ``method`` that depend on this model's preprocessing.
-
-        Integrated Gradients starts from black, and black is ``preprocess(0)``, not zeros.
-        """
-        return {"baseline": self.black_image()} if method == "integrated_gradients" else {}
-
 
 def _load_efficientnet_lite0() -> keras.Model:
     return load_or_build(_EFFICIENTNET_LITE0_CACHE, efficientnet_lite.convert)

@@ -17,6 +17,7 @@ import models
 from ui.cache import content_key, load_model, session_cache
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "tif", "tiff", "webp"]
+MAPS_PER_ROW = 4
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def methods_ui() -> list[str]:
     return st.sidebar.multiselect(
         "Methods",
         list(explainers.METHODS),
-        default=list(explainers.METHODS),
+        default=list(explainers.DEFAULT_METHODS),
         format_func=lambda m: explainers.METHODS[m].label,
         key="methods",
     )
@@ -158,6 +159,60 @@ def caption_for(explanation: explainers.Explanation, class_name: str, probabilit
     return " · ".join(parts)
 
 
+def map_slots(methods: list[str]) -> dict[str, st.delta_generator.DeltaGenerator]:
+    """One placeholder per method, in rows of equal-width columns."""
+    slots = {}
+    for start in range(0, len(methods), MAPS_PER_ROW):
+        row = methods[start : start + MAPS_PER_ROW]
+        for method, column in zip(row, st.columns(MAPS_PER_ROW), strict=False):
+            slots[method] = column.empty()
+    return slots
+
+
+def map_ui(
+    slot,
+    key: tuple,
+    explanation: explainers.Explanation,
+    image: np.ndarray,
+    class_name: str,
+    probability: float,
+    display: Display,
+) -> None:
+    info = explanation.info
+    caption = caption_for(explanation, class_name, probability)
+    picture = session_cache("pictures").get_or_compute(
+        (key, display),
+        partial(
+            imaging.map_figure_png,
+            image,
+            explanation.attribution,
+            signed=info.signed,
+            title=f"{info.label} · {class_name}",
+            caption=caption,
+            colormap=display.colormap,
+            opacity=display.opacity,
+            normalisation=display.normalisation,
+        ),
+    )
+    with slot.container():
+        st.image(picture, caption=info.description, width="stretch")
+        if not info.passes_randomization_check:
+            st.warning(
+                "Fails the model-randomisation sanity check (Adebayo et al., 2018): it looks much the "
+                "same for a model with random weights.",
+                icon=":material/warning:",
+            )
+        st.download_button(
+            "Download PNG",
+            picture,
+            file_name=f"{explanation.method}-{explanation.target}.png",
+            mime="image/png",
+            key=f"download_{explanation.method}",
+            icon=":material/download:",
+        )
+        st.caption(f"Can mislead: {info.misleads_when}")
+
+
 def maps_ui(
     model,
     source: models.ModelSource,
@@ -169,76 +224,52 @@ def maps_ui(
     display: Display,
     probabilities: np.ndarray,
 ) -> None:
+    """Maps already computed for these settings appear at once; the rest appear as they finish."""
     if not methods:
         st.info("Pick at least one method in the sidebar.")
         return
-    names = source.class_names()
-    results, pictures = session_cache("results"), session_cache("pictures")
+    class_name, probability = source.class_names()[target], float(probabilities[target])
+    results = session_cache("results")
     image_key = content_key(inputs)
-    columns = dict(zip(methods, st.columns(len(methods)), strict=True))
-    explanations: dict[str, explainers.Explanation] = {}
-    # Cheap maps first, so that something appears while the many-sample methods run.
-    for method in sorted(methods, key=lambda m: explainers.METHODS[m].default_passes):
-        info = explainers.METHODS[method]
-        column = columns[method]
-        method_layer = layer if info.needs_conv_layer else None
-        if info.needs_conv_layer and layer is None:
-            column.warning(f"{info.label} needs a conv layer; this model has none.")
-            continue
-        key = (image_key, source.name, method, target, method_layer)
-        slot = column.empty()
+    slots = map_slots(methods)
+    if layer is None:
+        for method in [m for m in methods if explainers.METHODS[m].needs_conv_layer]:
+            slots[method].warning(f"{explainers.METHODS[method].label} needs a conv layer; this model has none.")
+            methods = [m for m in methods if m != method]
 
-        def compute(info=info, method=method, method_layer=method_layer, slot=slot):
-            with slot.container():
-                st.markdown(f"**{info.label}**")
-                bar = st.progress(0.0, text="Computing…")
+    def key_of(method: str) -> tuple:
+        return (image_key, source.name, method, target, layer if explainers.METHODS[method].needs_conv_layer else None)
 
-            def report(done: int, total: int) -> None:
-                bar.progress(min(done / total, 1.0), text=f"Computing… {done}/{total}")
+    explanations = {m: results.get(key_of(m)) for m in methods}
+    missing = [m for m, explanation in explanations.items() if explanation is None]
+    bars = {}
+    for method in methods:
+        if method in missing:
+            with slots[method].container():
+                st.markdown(f"**{explainers.METHODS[method].label}**")
+                bars[method] = st.progress(0.0, text="Waiting…")
+        else:
+            map_ui(slots[method], key_of(method), explanations[method], image, class_name, probability, display)
 
-            options = source.method_options(method)
-            return explainers.explain(
-                model, inputs, method, target=target, layer=method_layer, progress=report, **options
-            )
+    def report(method: str, done: int, total: int) -> None:
+        bars[method].progress(min(done / total, 1.0), text=f"Computing… {done}/{total}")
 
-        explanation = results.get_or_compute(key, compute)
-        slot.empty()
-        explanations[method] = explanation
-        caption = caption_for(explanation, names[target], float(probabilities[target]))
-        picture = pictures.get_or_compute(
-            (key, display),
-            partial(
-                imaging.map_figure_png,
-                image,
-                explanation.attribution,
-                signed=info.signed,
-                title=f"{info.label} · {names[target]}",
-                caption=caption,
-                colormap=display.colormap,
-                opacity=display.opacity,
-                normalisation=display.normalisation,
-            ),
-        )
-        with column.container():
-            st.image(picture, caption=info.description, width="stretch")
-            st.download_button(
-                "Download PNG",
-                picture,
-                file_name=f"{method}-{target}.png",
-                mime="image/png",
-                key=f"download_{method}",
-                icon=":material/download:",
-            )
-            st.caption(f"Can mislead: {info.misleads_when}")
-    if explanations:
-        st.download_button(
-            "Download raw maps (.npz)",
-            _npz(explanations),
-            file_name=f"maps-{target}.npz",
-            mime="application/octet-stream",
-            key="download_npz",
-            icon=":material/download:",
-        )
+    if missing:
+        for explanation in explainers.explain_many(
+            model, inputs, missing, target=target, layer=layer, baseline=source.black_image(), progress=report
+        ):
+            key = key_of(explanation.method)
+            results.put(key, explanation)
+            explanations[explanation.method] = explanation
+            map_ui(slots[explanation.method], key, explanation, image, class_name, probability, display)
+    st.download_button(
+        "Download raw maps (.npz)",
+        _npz(explanations),
+        file_name=f"maps-{target}.npz",
+        mime="application/octet-stream",
+        key="download_npz",
+        icon=":material/download:",
+    )
 
 
 def _npz(explanations: dict[str, explainers.Explanation]) -> bytes:

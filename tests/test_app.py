@@ -68,6 +68,11 @@ def test_changing_methods(app):
     at.multiselect(key="methods").set_value(["gradcam", "saliency"]).run()
     assert_clean(at)
     assert len(map_images(at)) == 2
+    assert not any("sanity check" in w.value for w in at.warning)
+    at.multiselect(key="methods").set_value(["guided_backprop", "gradient_input", "layercam"]).run()
+    assert_clean(at)
+    assert len(map_images(at)) == 3
+    assert sum("sanity check" in w.value for w in at.warning) == 1  # only Guided Backprop fails it
     at.multiselect(key="methods").set_value([]).run()
     assert_clean(at)
     assert not map_images(at)

@@ -116,7 +116,9 @@ def test_every_method_gives_the_same_map_on_all_three_model_shapes(method, rng):
     maps = {}
     for shape, model in SHAPES.items():
         layer = {"nested": "backbone/conv2"}.get(shape, "conv2") if method == "gradcam" else None
-        options = {"smoothgrad": {"samples": 4}, "integrated_gradients": {"steps": 8}}.get(method, {})
+        options = {"integrated_gradients": {"steps": 8}, "occlusion": {"patch": 4, "stride": 4}}.get(method, {})
+        if method in ("smoothgrad", "smoothgrad_squared", "vargrad"):
+            options = {"samples": 4}
         explanation = explainers.explain(model, inputs, method, target=1, layer=layer, **options)
         assert explanation.attribution.shape == (12, 12)
         assert explanation.attribution.dtype == np.float32
@@ -163,8 +165,8 @@ def test_a_new_image_does_not_retrace_and_hooks_are_removed(rng):
         explainers.explain(model, rng.uniform(size=(12, 12, 3)), "saliency", target=int(rng.integers(3)))
         explainers.explain(model, rng.uniform(size=(12, 12, 3)), "gradcam", layer="conv2")
     graph = graph_for(model)
-    assert graph.gradient_fn().experimental_get_tracing_count() == 1
-    assert graph.layer_gradient_fn("conv2").experimental_get_tracing_count() == 1
+    assert graph.function(input_gradients=True).experimental_get_tracing_count() == 1
+    assert graph.function(layer="conv2", layer_gradients=True).experimental_get_tracing_count() == 1
     for layer in model.layers:
         assert "call" not in vars(layer), f"a hook is still installed on {layer.name}"
 
@@ -203,14 +205,15 @@ def test_bad_requests_raise_clear_errors(rng):
         explainers.explain(model, good, "saliency", target=3)
     with pytest.raises(ValueError, match="NaN"):
         explainers.explain(model, np.full((12, 12, 3), np.nan), "saliency")
-    with pytest.raises(ValueError, match="needs a conv layer"):
+    with pytest.raises(ValueError, match="need a conv layer"):
         explainers.explain(linear_model(np.ones((4, 4, 1))), np.ones((4, 4, 1)), "gradcam")
     with pytest.raises(ValueError, match="spatial"):
         explainers.explain(model, good, "gradcam", layer="logits")
 
 
 def test_methods_metadata_is_complete():
-    assert list(explainers.METHODS) == ["saliency", "smoothgrad", "gradcam", "integrated_gradients"]
+    assert set(explainers.DEFAULT_METHODS) <= set(explainers.METHODS)
+    assert len(explainers.METHODS) == 13
     for name, info in explainers.METHODS.items():
         assert info.name == name and info.label and info.description and info.paper and info.misleads_when
         assert info.default_passes >= 1
@@ -223,7 +226,11 @@ def test_no_compiled_op_is_pinned_to_a_device():
     """Nothing pins work to the CPU, so TensorFlow places the ops on a GPU whenever it sees one."""
     model = SHAPES["nested"]
     graph = graph_for(model)
-    functions = [graph.gradient_fn(), graph.layer_gradient_fn("backbone/conv2")]
+    functions = [
+        graph.function(input_gradients=True),
+        graph.function(layer="backbone/conv2", input_gradients=True, layer_gradients=True),
+        graph.function(input_gradients=True, guided=True),
+    ]
     for function in functions:
         operations = function.get_concrete_function().graph.get_operations()
         assert operations
@@ -237,5 +244,5 @@ def test_warm_up_traces_every_function_once_so_the_first_request_does_not():
     graph = graph_for(model)
     explainers.explain(model, np.ones((12, 12, 3)), "gradcam")
     explainers.explain(model, np.ones((12, 12, 3)), "saliency")
-    assert graph.gradient_fn().experimental_get_tracing_count() == 1
-    assert graph.layer_gradient_fn("backbone/conv2").experimental_get_tracing_count() == 1
+    assert graph.function(input_gradients=True).experimental_get_tracing_count() == 1
+    assert graph.function(layer="backbone/conv2", layer_gradients=True).experimental_get_tracing_count() == 1

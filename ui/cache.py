@@ -55,8 +55,7 @@ class SessionCache:
 
     def get_or_compute(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         if key in self._items:
-            self._items.move_to_end(key)
-            return self._items[key][0]
+            return self.get(key)
         value = compute()
         size = _size_of(value)
         self._items[key] = (value, size)
@@ -65,6 +64,16 @@ class SessionCache:
             _, (_, evicted) = self._items.popitem(last=False)
             self.bytes -= evicted
         return value
+
+    def get(self, key: Hashable) -> Any:
+        """The cached value (now the most recently used), or None."""
+        if key not in self._items:
+            return None
+        self._items.move_to_end(key)
+        return self._items[key][0]
+
+    def put(self, key: Hashable, value: Any) -> None:
+        self.get_or_compute(key, lambda: value)
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._items
