@@ -34,7 +34,7 @@ from explainers.scorecam import ScoreCAM
 from explainers.smoothgrad import SmoothGrad
 from explainers.smoothgrad_squared import SmoothGradSquared
 from explainers.vargrad import VarGrad
-from models.layers import default_cam_layer
+from models.layers import default_cam_layer, find_layer
 
 __all__ = [
     "DEFAULT_MEMORY_BUDGET_BYTES",
@@ -42,6 +42,7 @@ __all__ = [
     "METHODS",
     "Explanation",
     "MethodInfo",
+    "estimated_passes",
     "explain",
     "explain_many",
     "predict",
@@ -74,6 +75,16 @@ METHODS: MappingProxyType[str, MethodInfo] = MappingProxyType({name: m.info for 
 DEFAULT_METHODS = ("saliency", "smoothgrad", "gradcam", "integrated_gradients")
 
 ManyProgress = Callable[[str, int, int], None]
+
+
+def estimated_passes(model: keras.Model, method: str, layer: str | None = None, **options) -> int:
+    """How many model evaluations ``method`` costs on ``model`` at these settings (before running it)."""
+    implementation = _IMPLEMENTATIONS[method]
+    channels = None
+    if METHODS[method].needs_conv_layer:
+        layer = layer or default_cam_layer(model)
+        channels = int(find_layer(model, layer).output.shape[-1]) if layer else None
+    return implementation.estimated_passes(graph_for(model).input_shape, channels, **options)
 
 
 def predict(model: keras.Model, inputs: np.ndarray) -> np.ndarray:

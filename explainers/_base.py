@@ -92,6 +92,15 @@ class Method:
         """Return the (H, W) attribution and extra :class:`Explanation` fields (``score`` at least)."""
         raise NotImplementedError
 
+    def estimated_passes(self, input_shape: tuple[int, ...], layer_channels: int | None, **options) -> int:
+        """Model evaluations at these settings (an upper bound where the method adapts)."""
+        return self.info.default_passes
+
+    def defaults(self) -> dict:
+        """The default value of each option."""
+        parameters = inspect.signature(self.attribute).parameters.values()
+        return {p.name: p.default for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
 
 class SinglePassMethod(Method):
     """A method built on one forward(+backward) pass; methods asked together share that pass.

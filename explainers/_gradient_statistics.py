@@ -19,6 +19,9 @@ class GradientStatistics(Method):
         """The (H, W) map from the per-channel mean and mean of squares of the gradients (H, W, C)."""
         raise NotImplementedError
 
+    def estimated_passes(self, input_shape, layer_channels, **options):
+        return int((self.defaults() | options)["samples"])
+
     def attribute(self, request, *, samples=25, noise_level=0.15, seed=0, memory_budget_bytes=None):
         if samples < 1:
             raise ValueError(f"{self.info.label} needs at least one sample")

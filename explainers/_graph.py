@@ -114,8 +114,15 @@ def _guided_relus(model: keras.Model) -> Iterator[None]:
         yield
 
 
-def _is_softmax(activation) -> bool:
-    return getattr(activation, "__name__", "") == "softmax"
+_SQUASHING = ("softmax", "sigmoid")
+
+
+def _squashing_name(layer: keras.layers.Layer) -> str | None:
+    """``softmax`` or ``sigmoid`` if the layer ends in one (as a layer or a built-in activation)."""
+    if isinstance(layer, keras.layers.Softmax):
+        return "softmax"
+    name = getattr(getattr(layer, "activation", None), "__name__", "")
+    return name if name in _SQUASHING else None
 
 
 def _output_layer(model: keras.Model) -> keras.layers.Layer:
@@ -136,27 +143,28 @@ class ModelGraph:
         self._lock = threading.Lock()
         self._bytes_per_sample: int | None = None
         last = _output_layer(model)
-        self._softmax_layer = (
-            last
-            if (
-                isinstance(last, keras.layers.Softmax)
-                or (isinstance(last, keras.layers.Activation) and _is_softmax(last.activation))
-                or _is_softmax(getattr(last, "activation", None))
-            )
-            else None
-        )
+        self.output_activation = _squashing_name(last)
+        """``softmax``/``sigmoid`` when the model ends in one; the methods then explain its input, the logit."""
+        self._squashing_layer = last if self.output_activation else None
 
     @property
     def score_kind(self) -> str:
-        """What the methods differentiate: the logit before a final softmax, or the raw output."""
-        return "logit" if self._softmax_layer is not None else "output"
+        """What the methods differentiate: the logit before a final softmax or sigmoid, or the raw output."""
+        return "logit" if self._squashing_layer is not None else "output"
+
+    def probabilities(self, outputs: np.ndarray) -> np.ndarray:
+        """Class probabilities from the values scores are taken from (logits, or raw outputs)."""
+        if self.output_activation == "sigmoid":
+            return 1.0 / (1.0 + np.exp(-outputs))
+        shifted = np.exp(outputs - outputs.max(axis=-1, keepdims=True))
+        return shifted / shifted.sum(axis=-1, keepdims=True)
 
     # -- scores -------------------------------------------------------------------------------
 
     @contextlib.contextmanager
     def _logits_hook(self) -> Iterator[_Capture]:
         capture = _Capture()
-        layer = self._softmax_layer
+        layer = self._squashing_layer
         if layer is None:
             yield capture
             return
@@ -165,7 +173,7 @@ class ModelGraph:
             if isinstance(layer, (keras.layers.Softmax, keras.layers.Activation)):
                 capture.tensors.append(args[0])
                 return original(*args, **kwargs)
-            # A Dense (or conv) layer with a built-in softmax: run it linear, then apply softmax.
+            # A Dense (or conv) layer with a built-in softmax/sigmoid: run it linear, then apply it.
             activation = layer.activation
             object.__setattr__(layer, "activation", keras.activations.linear)
             try:
@@ -179,7 +187,7 @@ class ModelGraph:
             yield capture
 
     def _score(self, outputs: tf.Tensor, logits: _Capture, target: tf.Tensor) -> tf.Tensor:
-        values = logits.tensor if self._softmax_layer is not None else outputs
+        values = logits.tensor if self._squashing_layer is not None else outputs
         values = tf.reshape(values, (tf.shape(values)[0], -1))
         return tf.gather(values, target, axis=1)
 
@@ -229,7 +237,7 @@ class ModelGraph:
                     tape.watch(inputs)
                     outputs = self.model(inputs, training=False)
                     scores = self._score(outputs, logits, target)
-                values = logits.tensor if self._softmax_layer is not None else outputs
+                values = logits.tensor if self._squashing_layer is not None else outputs
                 results = {"scores": scores, "outputs": tf.reshape(values, (tf.shape(values)[0], -1))}
                 if target_layer is not None:
                     if len(activations.tensor.shape) != 4:

@@ -97,6 +97,11 @@ class IntegratedGradients(Method):
         chosen = np.sort(chosen)
         return (alphas[chosen] + alphas[chosen + 1]) / 2
 
+    def estimated_passes(self, input_shape, layer_channels, **options):
+        settings = self.defaults() | options
+        steps = settings["steps"] if settings["tolerance"] is None else max(settings["steps"], settings["max_steps"])
+        return int(steps) + 1
+
     def attribute(
         self,
         request,

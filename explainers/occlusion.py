@@ -37,6 +37,12 @@ class Occlusion(Method):
         uses_baseline=True,
     )
 
+    def estimated_passes(self, input_shape, layer_channels, **options):
+        settings = self.defaults() | options
+        patch = int(min(settings["patch"], *input_shape[:2]))
+        rows, cols = (len(_starts(length, patch, settings["stride"])) for length in input_shape[:2])
+        return rows * cols + 1
+
     def attribute(self, request, *, patch=32, stride=16, memory_budget_bytes=None):
         inputs, baseline = request.inputs, request.baseline
         height, width = inputs.shape[:2]

@@ -4,7 +4,8 @@ Wang, Wang, Du, Yang, Zhang, Ding, Mardziel & Hu, "Score-CAM: Score-Weighted Vis
 for Convolutional Neural Networks", CVPR Workshops 2020, https://arxiv.org/abs/1910.01279.
 
 Each channel's activation map is upsampled to the input, scaled to [0, 1] and multiplied into the
-input; the channel's weight is the softmax probability of the target class on that masked input.
+input; the channel's weight is the probability of the target class on that masked input (softmax
+of the logits, or sigmoid for sigmoid outputs).
 No gradients: one forward pass per channel, batched under the memory budget. ``max_channels``
 keeps only the channels whose activations vary most ("Faster Score-CAM"); ``None`` uses all.
 """
@@ -15,11 +16,6 @@ import numpy as np
 
 from explainers._base import MethodInfo, upsample
 from explainers.gradcam import ClassActivationMap
-
-
-def _softmax(values: np.ndarray) -> np.ndarray:
-    shifted = np.exp(values - values.max(axis=-1, keepdims=True))
-    return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
 class ScoreCAM(ClassActivationMap):
@@ -38,6 +34,11 @@ class ScoreCAM(ClassActivationMap):
 
     def attribute(self, request, *, max_channels=256, memory_budget_bytes=None):
         return super().attribute(request, max_channels=max_channels, memory_budget_bytes=memory_budget_bytes)
+
+    def estimated_passes(self, input_shape, layer_channels, **options):
+        cap = (self.defaults() | options)["max_channels"]
+        channels = layer_channels or 0
+        return 1 + (channels if cap is None else min(cap, channels))
 
     def from_pass(self, results, request, **options):
         attribution, extra = super().from_pass(results, request, **options)
@@ -58,7 +59,7 @@ class ScoreCAM(ClassActivationMap):
         masked = request.inputs[None] * np.moveaxis(masks, -1, 0)[..., None]
         probabilities = np.concatenate(
             [
-                _softmax(batch["outputs"])[:, request.target]
+                request.graph.probabilities(batch["outputs"])[:, request.target]
                 for batch in request.graph.batched(masked, request.target, memory_budget_bytes, request.progress)
             ]
         )

@@ -247,7 +247,8 @@ def maps_ui(
         if method in missing:
             with slots[method].container():
                 st.markdown(f"**{explainers.METHODS[method].label}**")
-                bars[method] = st.progress(0.0, text="Waiting…")
+                passes = explainers.estimated_passes(model, method, layer)
+                bars[method] = st.progress(0.0, text=f"Waiting… (≈{passes} model passes)")
         else:
             map_ui(slots[method], key_of(method), explanations[method], image, class_name, probability, display)
 

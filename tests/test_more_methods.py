@@ -169,3 +169,21 @@ def test_explain_many_checks_everything_before_any_work(rng):
         explainers.explain_many(model, rng.uniform(size=(12, 12, 3)), ["saliency", "lime"])
     with pytest.raises(ValueError, match="does not take"):
         explainers.explain_many(model, rng.uniform(size=(12, 12, 3)), ["saliency"], options={"saliency": {"steps": 3}})
+
+
+def test_estimated_passes_match_the_passes_taken(rng):
+    model = build_three_shapes()["functional"]
+    inputs = rng.uniform(size=(12, 12, 3))
+    cases = {
+        "saliency": {},
+        "smoothgrad": {"samples": 7},
+        "occlusion": {"patch": 4, "stride": 3},
+        "scorecam": {"max_channels": 5},
+        "guided_gradcam": {},
+        "integrated_gradients": {"steps": 6, "tolerance": None},
+    }
+    for method, options in cases.items():
+        explanation = explainers.explain(model, inputs, method, **options)
+        assert explainers.estimated_passes(model, method, **options) == explanation.passes, method
+    adaptive = explainers.explain(model, inputs, "integrated_gradients", steps=4, max_steps=40)
+    assert adaptive.passes <= explainers.estimated_passes(model, "integrated_gradients", steps=4, max_steps=40) == 41
