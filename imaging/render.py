@@ -15,6 +15,7 @@ matplotlib.use("Agg")  # no display here or on a server
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 COLORMAPS = ("inferno", "viridis", "magma", "cividis")
 """Perceptually uniform colormaps for unsigned maps; the first is the default."""
@@ -91,6 +92,8 @@ def map_figure_png(
             norm=plt.Normalize(-scale if signed else 0.0, scale), cmap=_colormap(signed, colormap)
         )
         bar = figure.colorbar(mappable, cax=bar_axis, orientation="horizontal")
+        bar.ax.xaxis.set_major_locator(MaxNLocator(5))
+        bar.ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.2g}"))
         bar.ax.tick_params(labelsize=7)
         bar.set_label("evidence against  ←  0  →  for" if signed else "attribution (0 = none)", fontsize=7)
         if caption:

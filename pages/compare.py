@@ -149,7 +149,11 @@ def prediction_ui(picked: PickedImage, image: np.ndarray, probabilities: np.ndar
 
 
 def caption_for(explanation: explainers.Explanation, class_name: str, probability: float) -> str:
-    parts = [f"{class_name} ({probability:.1%})", f"{explanation.elapsed_s:.2f} s"]
+    explained = "its logit" if explanation.score_kind == "logit" else "the model output"
+    parts = [
+        f"{class_name} ({probability:.1%}), {explained}",
+        f"{explanation.elapsed_s:.2f} s, {explanation.passes} passes",
+    ]
     if explanation.layer:
         parts.append(f"layer {explanation.layer}")
     if explanation.completeness_relative is not None:

@@ -46,3 +46,31 @@ def test_upload_a_photo_and_see_four_maps(server, tmp_path):
             page.screenshot(path=os.environ.get("EXPLORER_SCREENSHOT", str(tmp_path / "compare.png")))
         finally:
             browser.close()
+
+
+def choose_sample(page, label: str) -> None:
+    page.locator("[data-testid='stSelectbox']").filter(has_text="Sample photo").click()
+    page.get_by_role("option", name=label).click()
+
+
+def test_changing_the_image_mid_computation_does_not_wedge_the_app(server):
+    """Switch photos twice while the maps are still computing: the last choice wins, cleanly."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1100})
+            page.goto(server)
+            maps = page.locator("[data-testid='stImage'] img")
+            expect(maps).to_have_count(5, timeout=240_000)  # the first sample, fully computed
+            choose_sample(page, "Chelsea the cat")
+            expect(page.get_by_text("Computing…").first).to_be_visible(timeout=60_000)
+            choose_sample(page, "Rocket launch")  # while Chelsea's maps are still being computed
+            expect(page.get_by_text("Rocket launch, as the model sees it")).to_be_visible(timeout=120_000)
+            expect(page.locator("[data-testid='stStatusWidget']")).to_be_hidden(timeout=240_000)
+            expect(maps).to_have_count(5, timeout=60_000)
+            assert page.locator("[data-testid='stException']").count() == 0
+            assert "drilling rig" in page.locator("[data-testid='stMain']").inner_text()
+        finally:
+            browser.close()
