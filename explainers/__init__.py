@@ -176,44 +176,52 @@ def explain_many(
     return _run(graph, inputs, target, layer, baseline, list(dict.fromkeys(methods)), progress, options)
 
 
+def _shared_groups(methods: list[str]) -> dict[str, tuple[str, ...]]:
+    """For each single-pass method that can share its pass, the methods it shares it with (itself included).
+
+    Methods share when they agree on guided ReLUs; their other needs are merged into one pass.
+    """
+    groups: dict[bool, list[str]] = {}
+    for method in methods:
+        implementation = _IMPLEMENTATIONS[method]
+        if isinstance(implementation, SinglePassMethod):
+            groups.setdefault(implementation.guided, []).append(method)
+    return {method: tuple(group) for group in groups.values() if len(group) > 1 for method in group}
+
+
+def _union_needs(group: tuple[str, ...], layer: str | None) -> dict:
+    needs = [_IMPLEMENTATIONS[method].needs(layer) for method in group]
+    union = {key: any(n[key] for n in needs) for key in ("input_gradients", "layer_gradients", "guided")}
+    return union | {"layer": layer if any(n["layer"] for n in needs) else None}
+
+
 def _run(graph, inputs, target, layer, baseline, methods, progress, options) -> Iterator[Explanation]:
     ordered = sorted(methods, key=lambda m: METHODS[m].default_passes)
-    shared_groups: dict[bool, list[str]] = {}
-    for method in ordered:
-        implementation = _IMPLEMENTATIONS[method]
-        if isinstance(implementation, SinglePassMethod) and not options.get(method):
-            shared_groups.setdefault(implementation.guided, []).append(method)
-    shared_results: dict[bool, tuple[dict, float]] = {}
+    groups = _shared_groups(ordered)
+    passes: dict[tuple[str, ...], tuple[dict, float]] = {}
     for method in ordered:
         implementation = _IMPLEMENTATIONS[method]
         method_layer = layer if METHODS[method].needs_conv_layer else None
         request = Request(graph, inputs, target, method_layer, baseline)
         if progress is not None:
             request.progress = lambda done, total, method=method: progress(method, done, total)
-        shared_with, shared_seconds = [], 0.0
-        group = shared_groups.get(getattr(implementation, "guided", None), [])
-        if method in group and len(group) > 1:
-            guided = implementation.guided
-            if guided not in shared_results:
-                needs = [_IMPLEMENTATIONS[m].needs(layer) for m in group]
-                union = {key: any(n[key] for n in needs) for key in ("input_gradients", "layer_gradients", "guided")}
-                union["layer"] = layer if any(n["layer"] for n in needs) else None
+        group, shared_seconds = groups.get(method), 0.0
+        if group:
+            if group not in passes:
                 started = time.perf_counter()
-                results = graph.single_pass(inputs, target, **union)
-                shared_results[guided] = (results, time.perf_counter() - started)
-            request.shared, shared_seconds = shared_results[guided]
-            shared_with = [m for m in group if m != method]
+                results = graph.single_pass(inputs, target, **_union_needs(group, layer))
+                passes[group] = (results, time.perf_counter() - started)
+            request.shared, shared_seconds = passes[group]
         started = time.perf_counter()
         attribution, extra = implementation.attribute(request, **options.get(method, {}))
-        elapsed = time.perf_counter() - started + shared_seconds
-        if shared_with:
-            extra["options"] = extra.get("options", {}) | {"shared_pass_with": shared_with}
+        if group:
+            extra["options"] = extra.get("options", {}) | {"shared_pass_with": [m for m in group if m != method]}
         yield Explanation(
             method=method,
             target=target,
             layer=method_layer,
             attribution=attribution,
-            elapsed_s=elapsed,
+            elapsed_s=time.perf_counter() - started + shared_seconds,
             score_kind=graph.score_kind,
             **extra,
         )

@@ -42,7 +42,8 @@ class Explanation:
     the value that was explained (see ``score_kind``: the logit before a final softmax, or the
     model's raw output). For Integrated Gradients, ``completeness_error`` is
     ``|sum(attribution) - (f(x) - f(baseline))|`` and ``completeness_relative`` divides it by
-    ``|f(x) - f(baseline)|``. ``passes`` counts the model evaluations it took.
+    ``|f(x) - f(baseline)|``. ``passes`` counts the model evaluations it took. When methods shared
+    one pass (``options["shared_pass_with"]``), ``elapsed_s`` includes that whole pass for each.
     """
 
     method: str

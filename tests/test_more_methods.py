@@ -187,3 +187,15 @@ def test_estimated_passes_match_the_passes_taken(rng):
         assert explainers.estimated_passes(model, method, **options) == explanation.passes, method
     adaptive = explainers.explain(model, inputs, "integrated_gradients", steps=4, max_steps=40)
     assert adaptive.passes <= explainers.estimated_passes(model, "integrated_gradients", steps=4, max_steps=40) == 41
+
+
+def test_a_method_with_options_still_shares_the_pass(rng):
+    model = build_three_shapes()["functional"]
+    explanations = {
+        e.method: e
+        for e in explainers.explain_many(
+            model, rng.uniform(size=(12, 12, 3)), ["gradcam", "scorecam"], options={"scorecam": {"max_channels": 2}}
+        )
+    }
+    assert explanations["scorecam"].options["shared_pass_with"] == ["gradcam"]
+    assert explanations["scorecam"].options["channels"] == 2
