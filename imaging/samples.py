@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -16,6 +17,12 @@ class Sample:
     label: str
     credit: str
     read: Callable[[], np.ndarray]
+    kind: str = "photo"
+    """What the image is for: ``photo`` (ImageNet models) or ``fashion-mnist``."""
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("photo", "fashion-mnist"):
+            raise ValueError(f"unknown sample kind {self.kind!r}")
 
 
 def _skimage(name: str) -> Callable[[], np.ndarray]:
@@ -45,6 +52,31 @@ def _grace_hopper() -> np.ndarray:
         return np.asarray(image.convert("RGB"))
 
 
+SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
+
+
+def _png(path: Path) -> Callable[[], np.ndarray]:
+    def read():
+        from PIL import Image
+
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB"))
+
+    return read
+
+
+def _fashion_samples() -> list[Sample]:
+    """One Fashion-MNIST test image per class, written with their labels by scripts/train_fashion_mnist.py."""
+    labels = json.loads((SAMPLES_DIR / "fashion-mnist.json").read_text("utf-8"))
+    credit = "Fashion-MNIST test split (Zalando Research, MIT)"
+    return [
+        Sample(
+            Path(filename).stem, f"Fashion-MNIST: {label}", credit, _png(SAMPLES_DIR / filename), kind="fashion-mnist"
+        )
+        for filename, label in labels.items()
+    ]
+
+
 SAMPLES: dict[str, Sample] = {
     sample.name: sample
     for sample in (
@@ -55,6 +87,7 @@ SAMPLES: dict[str, Sample] = {
         Sample("grace_hopper", "Grace Hopper", "matplotlib sample data (public domain)", _grace_hopper),
         Sample("china", "Chinese temple", "scikit-learn sample images (CC BY 2.0)", _sklearn("china.jpg")),
         Sample("flower", "Flower", "scikit-learn sample images (CC BY 2.0)", _sklearn("flower.jpg")),
+        *_fashion_samples(),
     )
 }
 

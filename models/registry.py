@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from models import efficientnet_lite
+from models import efficientnet_lite, fashion_mnist
 from models.cache import load_or_build
 from models.class_names import imagenet_class_names
 
@@ -26,13 +26,15 @@ class ModelSource:
     input_size: tuple[int, int]
     channels: int
     preprocess: Callable[[np.ndarray], np.ndarray]
-    """Maps an image of float pixel values 0..255, (H, W, channels), to the model's input space."""
+    """Maps an RGB image of float pixel values 0..255, (H, W, 3), to the model's input, (H, W, channels)."""
     class_names: Callable[[], tuple[str, ...]]
     load: Callable[[], keras.Model]
+    sample_kind: str = "photo"
+    """Which bundled samples suit this model (see ``imaging.SAMPLES``)."""
 
     def black_image(self) -> np.ndarray:
         """A black image in the model's input space: the Integrated Gradients baseline."""
-        return self.preprocess(np.zeros((*self.input_size, self.channels), np.float32))
+        return self.preprocess(np.zeros((*self.input_size, 3), np.float32))
 
 
 def _load_efficientnet_lite0() -> keras.Model:
@@ -51,6 +53,17 @@ MODELS: dict[str, ModelSource] = {
             preprocess=efficientnet_lite.preprocess,
             class_names=imagenet_class_names,
             load=_load_efficientnet_lite0,
+        ),
+        ModelSource(
+            name="fashion_mnist_cnn",
+            label="Fashion-MNIST CNN (bundled, 28x28 grayscale)",
+            description="A small CNN this repository trains on Fashion-MNIST; 10 garment classes, 28x28 grayscale.",
+            input_size=(fashion_mnist.INPUT_SIZE, fashion_mnist.INPUT_SIZE),
+            channels=1,
+            preprocess=fashion_mnist.preprocess,
+            class_names=lambda: fashion_mnist.CLASS_NAMES,
+            load=fashion_mnist.load,
+            sample_kind="fashion-mnist",
         ),
     )
 }

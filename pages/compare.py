@@ -38,12 +38,14 @@ def model_ui() -> models.ModelSource:
     return models.get_source(name)
 
 
-def image_ui() -> PickedImage | None:
-    """A bundled sample or an upload. A bad upload keeps the last good image on screen."""
+def image_ui(model_source: models.ModelSource) -> PickedImage | None:
+    """A bundled sample that suits the model, or an upload. A bad upload keeps the last good image on screen."""
     source = st.sidebar.radio("Image", ["Sample", "Upload"], horizontal=True, key="image_source")
     if source == "Sample":
+        kind = model_source.sample_kind
+        names = [name for name, sample in imaging.SAMPLES.items() if sample.kind == kind]
         name = st.sidebar.selectbox(
-            "Sample photo", list(imaging.SAMPLES), format_func=lambda n: imaging.SAMPLES[n].label, key="sample"
+            "Sample image", names, format_func=lambda n: imaging.SAMPLES[n].label, key=f"sample_{kind}"
         )
         st.sidebar.caption(f"Photo: {imaging.SAMPLES[name].credit}")
         picked = PickedImage(imaging.load_sample(name), imaging.SAMPLES[name].label)
@@ -287,7 +289,7 @@ def main() -> None:
     st.title("Compare attribution methods")
     st.caption("Why did the model predict this class? Each map answers in its own way; read them together.")
     source = model_ui()
-    picked = image_ui()
+    picked = image_ui(source)
     methods = methods_ui()
     with st.spinner(f"Loading {source.label}… (the first start converts its weights)"):
         model = load_model(source.name)

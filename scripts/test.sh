@@ -5,13 +5,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/venv.sh requirements-dev.txt
 
-# The real-browser test drives Debian's Chromium (Playwright downloads no browser here).
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "Installing Debian's chromium for the browser test..."
+# Test-only Debian packages: Chromium for the real-browser test (Playwright downloads no browser
+# here) and the Fashion-MNIST test split, against which the bundled model's accuracy is checked.
+packages=()
+command -v chromium >/dev/null 2>&1 || packages+=(chromium)
+[ -d /usr/share/datasets/fashion-mnist ] || packages+=(dataset-fashion-mnist)
+if [ ${#packages[@]} -gt 0 ]; then
+  echo "Installing Debian packages for the tests: ${packages[*]}..."
   sudo=""
   if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 
 echo "Lint: ruff check and ruff format --check"

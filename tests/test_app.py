@@ -39,7 +39,7 @@ def assert_clean(at: AppTest) -> None:
 def test_sample_image_shows_predictions_and_four_maps(app):
     at = app.run()
     assert_clean(at)
-    assert at.selectbox(key="sample").value == "coffee"
+    assert at.selectbox(key="sample_photo").value == "coffee"
     assert at.selectbox(key="target").value == 967  # espresso, the top prediction
     assert len(map_images(at)) == 4
     labels = [button.proto.label for button in at.get("download_button")]

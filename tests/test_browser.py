@@ -49,7 +49,7 @@ def test_upload_a_photo_and_see_four_maps(server, tmp_path):
 
 
 def choose_sample(page, label: str) -> None:
-    page.locator("[data-testid='stSelectbox']").filter(has_text="Sample photo").click()
+    page.locator("[data-testid='stSelectbox']").filter(has_text="Sample image").click()
     page.get_by_role("option", name=label).click()
 
 

@@ -92,3 +92,13 @@ def test_integrated_gradients_meets_one_percent_by_default(bundled_model, bundle
     )
     assert explanation.completeness_relative < 0.01
     assert explanation.score_kind == "logit"
+
+
+@pytest.mark.parametrize("name", ["efficientnet_lite0", "fashion_mnist_cnn"])
+def test_black_image_is_the_preprocessed_rgb_black(name):
+    import models
+
+    source = models.get_source(name)
+    black = source.black_image()
+    assert black.shape == (*source.input_size, source.channels)
+    np.testing.assert_allclose(black, source.preprocess(np.zeros((*source.input_size, 3))))
