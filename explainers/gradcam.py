@@ -41,7 +41,7 @@ class GradCAM(ClassActivationMap):
         signed=False,
         needs_conv_layer=True,
         paper="Selvaraju et al., 2017",
-        misleads_when="Resolution is that of the layer (7x7 for the last block here), so small "
+        misleads_when="Resolution is that of the layer (7x7 for a typical last block), so small "
         "structures blur; the ReLU hides evidence against the class.",
         default_passes=1,
     )

@@ -47,7 +47,7 @@ def image_ui(model_source: models.ModelSource) -> PickedImage | None:
         name = st.sidebar.selectbox(
             "Sample image", names, format_func=lambda n: imaging.SAMPLES[n].label, key=f"sample_{kind}"
         )
-        st.sidebar.caption(f"Photo: {imaging.SAMPLES[name].credit}")
+        st.sidebar.caption(f"Source: {imaging.SAMPLES[name].credit}")
         picked = PickedImage(imaging.load_sample(name), imaging.SAMPLES[name].label)
     else:
         upload = st.sidebar.file_uploader("Your image", type=UPLOAD_TYPES, key="upload")
