@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/venv.sh requirements.txt
-echo "Starting Explanation Explorer on http://localhost:8501 (Ctrl+C to stop)..."
+echo "Starting Explanation Explorer (default http://localhost:8501; Streamlit prints the address; Ctrl+C stops)..."
 exec .venv/bin/python -m streamlit run app.py "$@"
