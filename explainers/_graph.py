@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from models.layers import find_layer
+from models.layers import find_layer, iter_layers
 
 DEFAULT_MEMORY_BUDGET_BYTES = 1 << 30  # activations of one batch; see ModelGraph.batch_size
 
@@ -70,6 +70,11 @@ def _record_output(capture: _Capture) -> Callable:
 _RELU_NAMES = ("relu", "relu6")
 
 
+def _activation_name(layer: keras.layers.Layer) -> str:
+    """The name of the layer's activation function (``relu``, ``softmax``, ...), or ``""``."""
+    return getattr(getattr(layer, "activation", None), "__name__", "")
+
+
 def _guided(function: Callable[[tf.Tensor], tf.Tensor]) -> Callable[[tf.Tensor], tf.Tensor]:
     """``function`` with its gradient replaced as in Guided Backpropagation (Springenberg et al., 2015):
     only positive gradients pass, and only where the activation let the signal through."""
@@ -91,14 +96,12 @@ def _guided(function: Callable[[tf.Tensor], tf.Tensor]) -> Callable[[tf.Tensor],
 def _is_relu_layer(layer: keras.layers.Layer) -> bool:
     if isinstance(layer, keras.layers.ReLU):
         return True
-    return isinstance(layer, keras.layers.Activation) and getattr(layer.activation, "__name__", "") in _RELU_NAMES
+    return isinstance(layer, keras.layers.Activation) and _activation_name(layer) in _RELU_NAMES
 
 
 @contextlib.contextmanager
 def _guided_relus(model: keras.Model) -> Iterator[None]:
     """While tracing: every ReLU in the model (layers and built-in activations) backpropagates guided."""
-    from models.layers import iter_layers
-
     with contextlib.ExitStack() as stack:
         for layer in iter_layers(model):
             if _is_relu_layer(layer):
@@ -107,7 +110,7 @@ def _guided_relus(model: keras.Model) -> Iterator[None]:
                     return _guided(lambda x: original(x, *args[1:], **kwargs))(args[0])
 
                 stack.enter_context(_hook(layer, record))
-            elif getattr(getattr(layer, "activation", None), "__name__", "") in _RELU_NAMES:
+            elif _activation_name(layer) in _RELU_NAMES:
                 activation = layer.activation
                 object.__setattr__(layer, "activation", _guided(activation))
                 stack.callback(object.__setattr__, layer, "activation", activation)
@@ -121,7 +124,7 @@ def _squashing_name(layer: keras.layers.Layer) -> str | None:
     """``softmax`` or ``sigmoid`` if the layer ends in one (as a layer or a built-in activation)."""
     if isinstance(layer, keras.layers.Softmax):
         return "softmax"
-    name = getattr(getattr(layer, "activation", None), "__name__", "")
+    name = _activation_name(layer)
     return name if name in _SQUASHING else None
 
 
@@ -273,16 +276,11 @@ class ModelGraph:
         """Bytes of float32 activations one sample produces in a forward pass (all layers)."""
         if self._bytes_per_sample is None:
             total = 0
-            stack = list(self.model.layers)
-            while stack:
-                layer = stack.pop()
-                if isinstance(layer, keras.Model):
-                    stack.extend(layer.layers)
-                    continue
+            for layer in iter_layers(self.model):
                 try:
                     shape = layer.output.shape
                 except (AttributeError, ValueError):
-                    continue
+                    continue  # a layer used more than once, or never called on a symbolic input
                 total += math.prod(d or 1 for d in shape[1:]) * 4
             self._bytes_per_sample = max(total, 1)
         return self._bytes_per_sample
@@ -311,8 +309,8 @@ class ModelGraph:
 
     def single_pass(self, inputs: np.ndarray, target: int, **needs) -> dict[str, np.ndarray]:
         """:meth:`function` on one input (H, W, C); arrays keep a leading batch axis of 1."""
-        results = self.function(**needs)(tf.constant(inputs[None]), tf.constant(target))
-        return {name: value.numpy() for name, value in results.items()}
+        (results,) = self.batched(inputs[None], target, **needs)
+        return results
 
     def batched_gradients(
         self,
@@ -320,10 +318,9 @@ class ModelGraph:
         target: int,
         memory_budget_bytes: int | None = None,
         on_batch: Callable[[int, int], None] | None = None,
-        guided: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Scores and input gradients for many samples, evaluated in memory-capped batches."""
-        batches = list(self.batched(inputs, target, memory_budget_bytes, on_batch, input_gradients=True, guided=guided))
+        batches = list(self.batched(inputs, target, memory_budget_bytes, on_batch, input_gradients=True))
         return (np.concatenate([b["scores"] for b in batches]), np.concatenate([b["input_gradients"] for b in batches]))
 
 
