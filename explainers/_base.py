@@ -86,8 +86,7 @@ class Method:
 
     def option_names(self) -> tuple[str, ...]:
         """The keyword options this method accepts (e.g. ``samples``, ``steps``)."""
-        parameters = inspect.signature(self.attribute).parameters.values()
-        return tuple(p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY)
+        return tuple(self.defaults())
 
     def attribute(self, request: Request) -> tuple[np.ndarray, dict]:
         """Return the (H, W) attribution and extra :class:`Explanation` fields (``score`` at least)."""

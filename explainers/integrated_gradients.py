@@ -78,8 +78,8 @@ class IntegratedGradients(Method):
         paper="Sundararajan et al., 2017",
         misleads_when="The answer depends on the baseline: with a black baseline, black pixels "
         "get no attribution however important they are. Check the completeness error.",
-        default_passes=100,
-        uses_baseline=True,  # 33 to start, refined to 1 % error: 70-100 on the bundled model
+        default_passes=100,  # 33 to start, refined to 1 % error: 70-100 on the bundled model
+        uses_baseline=True,
     )
 
     @staticmethod

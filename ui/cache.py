@@ -75,9 +75,6 @@ class SessionCache:
     def put(self, key: Hashable, value: Any) -> None:
         self.get_or_compute(key, lambda: value)
 
-    def __contains__(self, key: Hashable) -> bool:
-        return key in self._items
-
     def __len__(self) -> int:
         return len(self._items)
 
