@@ -91,7 +91,7 @@ def measure(function: Callable[[], object], repeats: int) -> tuple[float, int]:
 
 def load(name: str) -> tuple[keras.Model, np.ndarray, np.ndarray]:
     """A model, one input in its input space, and its black baseline."""
-    photo = imaging.resize_for_model(imaging.load_sample("chelsea"), (224, 224))
+    photo = imaging.resize_for_model(imaging.load_sample("chelsea").pixels, (224, 224))
     if name == "efficientnet_lite0":
         source = models.get_source(name)
         return source.load(), source.preprocess(photo), source.black_image()

@@ -1,8 +1,9 @@
 """Reading images, the bundled sample gallery, and drawing attribution maps. No Streamlit import."""
 
+from imaging.intensity import Window, apply_window, full_range, percentile_window
 from imaging.io import MAX_PIXELS, ImageError, LoadedImage, load_image, resize_for_model
 from imaging.render import COLORMAPS, NORMALISATIONS, map_figure_png, normalise, overlay_rgb
-from imaging.samples import SAMPLES, Sample, load_sample
+from imaging.samples import SAMPLES, Sample, load_sample, samples_for
 
 __all__ = [
     "COLORMAPS",
@@ -12,10 +13,15 @@ __all__ = [
     "ImageError",
     "LoadedImage",
     "Sample",
+    "Window",
+    "apply_window",
+    "full_range",
     "load_image",
     "load_sample",
     "map_figure_png",
     "normalise",
     "overlay_rgb",
+    "percentile_window",
     "resize_for_model",
+    "samples_for",
 ]

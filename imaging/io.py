@@ -9,8 +9,11 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from imaging.intensity import Window, apply_window, full_range
+
 ACCEPTED_FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "WEBP", "GIF")
 EXIF_ORIENTATION = 0x0112
+_DEEP_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 MAX_PIXELS = 50_000_000  # decompression-bomb guard: a 7000x7000 photo is fine, 30000x30000 is not
 
 
@@ -20,35 +23,59 @@ class ImageError(ValueError):
 
 @dataclass(frozen=True)
 class LoadedImage:
-    """Pixels as float32 (H, W, 3) RGB on the 0..255 scale, and what was done to get them."""
+    """The stored values of an image, and what was done to read them.
 
-    pixels: np.ndarray
+    ``values`` is float32 (H, W, 1) for grayscale or (H, W, 3) for colour, in the file's own units
+    (0..255 for 8-bit, 0..65535 for 16-bit): nothing is rescaled until a :class:`Window` is applied.
+    """
+
+    values: np.ndarray
     format: str
     original_mode: str
+    bit_depth: int = 8
     notes: tuple[str, ...] = ()
 
+    @property
+    def grayscale(self) -> bool:
+        return self.values.shape[-1] == 1
 
-def _to_rgb(image: Image.Image, notes: list[str]) -> np.ndarray:
+    @property
+    def default_window(self) -> Window:
+        """8-bit images as stored; deeper ones from their darkest to their brightest value."""
+        return Window(0.0, 255.0) if self.bit_depth == 8 else full_range(self.values)
+
+    @property
+    def pixels(self) -> np.ndarray:
+        """Float32 RGB (H, W, 3) on 0..255 through the default window."""
+        return apply_window(self.values, self.default_window)
+
+
+def _stored_values(image: Image.Image, notes: list[str]) -> tuple[np.ndarray, int]:
     mode = image.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        values = np.asarray(image, np.float32)
-        low, high = float(values.min()), float(values.max())
-        # Full-range linear scaling; window/level controls for 16-bit images come later.
-        scaled = (values - low) * (255.0 / (high - low)) if high > low else np.zeros_like(values)
-        notes.append(f"{mode} image scaled linearly from {low:g}..{high:g} to 0..255")
-        return np.repeat(scaled[..., None], 3, axis=-1)
+    if mode in _DEEP_MODES:
+        values = np.asarray(image, np.float32)[..., None]
+        if mode == "F":
+            depth = 32
+        elif mode.startswith("I;16") or float(values.max()) <= 65535:
+            depth = 16
+        else:
+            depth = 32
+        notes.append(f"{depth}-bit grayscale, values {values.min():g}..{values.max():g} kept until windowed")
+        return values, depth
     if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, rgba)
         notes.append("transparency flattened onto white")
+        if mode == "LA":
+            return np.asarray(image.convert("L"), np.float32)[..., None], 8
     if mode in ("L", "1"):
-        notes.append("grayscale repeated to three channels")
-    return np.asarray(image.convert("RGB"), np.float32)
+        return np.asarray(image.convert("L"), np.float32)[..., None], 8
+    return np.asarray(image.convert("RGB"), np.float32), 8
 
 
 def load_image(data: bytes) -> LoadedImage:
-    """Decode ``data``: EXIF orientation applied, alpha flattened, grayscale expanded to RGB.
+    """Decode ``data``: EXIF orientation applied, alpha flattened, stored values kept (see :class:`LoadedImage`).
 
     Raises :class:`ImageError` for anything that is not a readable image of a supported format,
     or that decodes to more than :data:`MAX_PIXELS` pixels.
@@ -75,7 +102,7 @@ def load_image(data: bytes) -> LoadedImage:
             if image.getexif().get(EXIF_ORIENTATION, 1) != 1:
                 image = ImageOps.exif_transpose(image)
                 notes.append("EXIF orientation applied")
-            pixels = _to_rgb(image, notes)
+            values, bit_depth = _stored_values(image, notes)
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -85,13 +112,20 @@ def load_image(data: bytes) -> LoadedImage:
         raise ImageError("This file is not an image we can read (PNG, JPEG, BMP, TIFF or WebP).") from None
     except (OSError, ValueError, SyntaxError) as error:
         raise ImageError(f"The image could not be decoded: it may be truncated or corrupt ({error}).") from None
-    return LoadedImage(pixels=pixels, format=image_format, original_mode=original_mode, notes=tuple(notes))
+    return LoadedImage(values, image_format, original_mode, bit_depth, tuple(notes))
 
 
 def resize_for_model(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize the whole image (no crop, so nothing is hidden from the explanation) to ``size``."""
+    """Resize the whole image (no crop, so nothing is hidden from the explanation) to ``size``.
+
+    Each channel is resized as 32-bit float, so windowed 16-bit values are not quantised to 8 bits.
+    """
     height, width = size
+    pixels = np.asarray(pixels, np.float32)
     if pixels.shape[:2] == (height, width):
-        return pixels.astype(np.float32)
-    image = Image.fromarray(np.clip(pixels, 0, 255).round().astype(np.uint8))
-    return np.asarray(image.resize((width, height), Image.Resampling.BILINEAR), np.float32)
+        return pixels
+    channels = [
+        Image.fromarray(np.ascontiguousarray(pixels[..., c])).resize((width, height), Image.Resampling.BILINEAR)
+        for c in range(pixels.shape[-1])
+    ]
+    return np.stack([np.asarray(channel, np.float32) for channel in channels], axis=-1)

@@ -1,4 +1,4 @@
-"""Real photographs bundled inside installed wheels: scikit-image, matplotlib, scikit-learn."""
+"""Real images bundled inside installed wheels (scikit-image, matplotlib, scikit-learn) or in this repository."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from imaging.io import LoadedImage
+
 
 @dataclass(frozen=True)
 class Sample:
@@ -17,12 +19,19 @@ class Sample:
     label: str
     credit: str
     read: Callable[[], np.ndarray]
+    """Stored values, (H, W, 3) RGB or (H, W) grayscale, in the file's own units."""
     kind: str = "photo"
-    """What the image is for: ``photo`` (ImageNet models) or ``fashion-mnist``."""
+    """What the image is for: ``photo`` (ImageNet models), ``fashion-mnist``, or ``scan`` (any model)."""
+    bit_depth: int = 8
 
     def __post_init__(self) -> None:
-        if self.kind not in ("photo", "fashion-mnist"):
+        if self.kind not in SAMPLE_KINDS:
             raise ValueError(f"unknown sample kind {self.kind!r}")
+
+
+SAMPLE_KINDS = ("photo", "fashion-mnist", "scan")
+# No bundled model was trained on scans: the MRI slice is offered with every model to show the 16-bit path.
+_FOR_EVERY_MODEL = ("scan",)
 
 
 def _skimage(name: str) -> Callable[[], np.ndarray]:
@@ -52,6 +61,16 @@ def _grace_hopper() -> np.ndarray:
         return np.asarray(image.convert("RGB"))
 
 
+def _mri_slice() -> np.ndarray:
+    """A 256x256 16-bit MRI slice, read as matplotlib's own example reads it (little-endian uint16)."""
+    import gzip
+
+    import matplotlib
+
+    path = Path(matplotlib.get_data_path()) / "sample_data" / "s1045.ima.gz"
+    return np.frombuffer(gzip.decompress(path.read_bytes()), "<u2").reshape(256, 256)
+
+
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
 
 
@@ -60,7 +79,7 @@ def _png(path: Path) -> Callable[[], np.ndarray]:
         from PIL import Image
 
         with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"))
+            return np.asarray(image.convert("L" if image.mode in ("L", "1") else "RGB"))
 
     return read
 
@@ -87,18 +106,35 @@ SAMPLES: dict[str, Sample] = {
         Sample("grace_hopper", "Grace Hopper", "matplotlib sample data (public domain)", _grace_hopper),
         Sample("china", "Chinese temple", "scikit-learn sample images (CC BY 2.0)", _sklearn("china.jpg")),
         Sample("flower", "Flower", "scikit-learn sample images (CC BY 2.0)", _sklearn("flower.jpg")),
+        Sample(
+            "mri",
+            "MRI slice (16-bit)",
+            "matplotlib sample data s1045.ima.gz",
+            _mri_slice,
+            kind="scan",
+            bit_depth=16,
+        ),
         *_fashion_samples(),
     )
 }
 
 
+def samples_for(kind: str) -> list[str]:
+    """Names of the samples that suit models of this sample kind, in gallery order."""
+    own = [name for name, sample in SAMPLES.items() if sample.kind == kind]
+    return own + [name for name, sample in SAMPLES.items() if sample.kind in _FOR_EVERY_MODEL and name not in own]
+
+
 @cache
-def load_sample(name: str) -> np.ndarray:
-    """A bundled sample as float32 RGB (H, W, 3) on the 0..255 scale."""
+def load_sample(name: str) -> LoadedImage:
+    """A bundled sample with its stored values, like an upload of the same file."""
     try:
         sample = SAMPLES[name]
     except KeyError:
         raise ValueError(f"unknown sample {name!r}; available: {', '.join(SAMPLES)}") from None
-    pixels = np.asarray(sample.read(), np.float32)
-    pixels.setflags(write=False)
-    return pixels
+    values = np.asarray(sample.read(), np.float32)
+    if values.ndim == 2:
+        values = values[..., None]
+    values.setflags(write=False)
+    mode = {1: "L" if sample.bit_depth == 8 else f"I;{sample.bit_depth}", 3: "RGB"}[values.shape[-1]]
+    return LoadedImage(values, "sample", mode, sample.bit_depth)

@@ -48,7 +48,7 @@ def image_ui(model_source: models.ModelSource) -> PickedImage | None:
             "Sample image", names, format_func=lambda n: imaging.SAMPLES[n].label, key=f"sample_{kind}"
         )
         st.sidebar.caption(f"Source: {imaging.SAMPLES[name].credit}")
-        picked = PickedImage(imaging.load_sample(name), imaging.SAMPLES[name].label)
+        picked = PickedImage(imaging.load_sample(name).pixels, imaging.SAMPLES[name].label)
     else:
         upload = st.sidebar.file_uploader("Your image", type=UPLOAD_TYPES, key="upload")
         if upload is None:

@@ -37,7 +37,7 @@ def sample_input(bundled_source):
     """A function: sample name -> (image 0..255 at model size, model input)."""
 
     def make(name: str):
-        image = imaging.resize_for_model(imaging.load_sample(name), bundled_source.input_size)
+        image = imaging.resize_for_model(imaging.load_sample(name).pixels, bundled_source.input_size)
         return image, bundled_source.preprocess(image)
 
     return make

@@ -60,7 +60,7 @@ def test_one_sample_per_class_and_the_model_gets_them_right(model, source):
     correct = 0
     for name in names:
         label = int(name.split("-")[1])
-        inputs = source.preprocess(imaging.resize_for_model(imaging.load_sample(name), source.input_size))
+        inputs = source.preprocess(imaging.resize_for_model(imaging.load_sample(name).pixels, source.input_size))
         assert inputs.shape == (28, 28, 1) and inputs.min() >= 0 and inputs.max() <= 1
         correct += int(np.argmax(explainers.predict(model, inputs[None])[0]) == label)
     assert correct >= 9
@@ -74,7 +74,7 @@ def test_preprocess_turns_gray_rgb_back_into_the_same_gray():
 
 
 def test_every_default_map_on_a_sample(model, source):
-    inputs = source.preprocess(imaging.load_sample(fashion_samples()[7]))  # a sneaker
+    inputs = source.preprocess(imaging.load_sample(fashion_samples()[7]).pixels)  # a sneaker
     for explanation in explainers.explain_many(
         model, inputs, explainers.DEFAULT_METHODS, baseline=source.black_image()
     ):

@@ -49,13 +49,55 @@ def test_alpha_is_flattened_onto_white_and_grayscale_is_expanded():
     loaded = imaging.load_image(encode(rgba, "PNG"))
     np.testing.assert_array_equal(loaded.pixels, np.full((4, 4, 3), 255.0))
     gray = imaging.load_image(encode(Image.new("L", (5, 5), 77), "PNG"))
+    assert gray.grayscale and gray.values.shape == (5, 5, 1)
     np.testing.assert_array_equal(gray.pixels, np.full((5, 5, 3), 77.0))
 
 
-def test_sixteen_bit_images_use_their_full_range():
+def test_sixteen_bit_images_default_to_their_full_range():
     values = np.array([[1000, 2000], [3000, 4000]], np.uint16)
     loaded = imaging.load_image(encode(Image.fromarray(values), "PNG"))
+    assert loaded.bit_depth == 16 and loaded.grayscale
     np.testing.assert_allclose(loaded.pixels[..., 0], [[0, 85], [170, 255]], atol=0.01)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "TIFF"])
+def test_sixteen_bit_path_keeps_values_a_naive_8_bit_conversion_clips(fmt):
+    """3001 distinct 16-bit levels, all above 255: PIL's own 8-bit conversion makes every one of them 255."""
+    levels = np.arange(1000, 4001, dtype=np.uint16)
+    stored = np.tile(levels, (4, 1))
+    data = encode(Image.fromarray(stored), fmt)
+    naive = np.asarray(Image.open(io.BytesIO(data)).convert("L"))
+    assert np.unique(naive).tolist() == [255]
+
+    loaded = imaging.load_image(data)
+    np.testing.assert_array_equal(loaded.values[..., 0], stored)
+    window = imaging.Window.from_level(level=2500, width=3000)
+    pixels = imaging.apply_window(loaded.values, window)
+    assert pixels.shape == (4, 3001, 3)
+    assert len(np.unique(pixels[0, :, 0])) == 3001  # every level still distinct after windowing
+    np.testing.assert_allclose(pixels[0, :, 0], (levels - 1000.0) * 255.0 / 3000.0, rtol=1e-6, atol=1e-4)
+    # ... and after resizing to a model's input, which works in float, not 8-bit.
+    resized = imaging.resize_for_model(pixels, (4, 3001))
+    assert len(np.unique(resized[0, :, 0])) == 3001
+
+
+def test_windows_clip_outside_and_percentiles_ignore_hot_pixels():
+    values = np.linspace(0, 1000, 10_000, dtype=np.float32).reshape(100, 100, 1)
+    values[0, 0] = 60_000  # one hot pixel
+    assert imaging.full_range(values).high == 60_000
+    clipped = imaging.percentile_window(values, (1, 99))
+    assert 980 < clipped.high < 1000 and 0 < clipped.low < 20
+    pixels = imaging.apply_window(values, imaging.Window(250, 750))
+    assert pixels[values[..., 0] <= 250].max() == 0 and pixels[values[..., 0] >= 750].min() == 255
+    with pytest.raises(ValueError, match="low < high"):
+        imaging.Window(5, 5)
+
+
+def test_the_mri_sample_is_sixteen_bit_with_values_beyond_8_bits():
+    mri = imaging.load_sample("mri")
+    assert mri.bit_depth == 16 and mri.values.shape == (256, 256, 1)
+    assert mri.values.max() > 255 * 100
+    assert "mri" in imaging.samples_for("photo") and "mri" in imaging.samples_for("fashion-mnist")
 
 
 @pytest.mark.parametrize(
@@ -87,8 +129,8 @@ def test_resize_for_model_keeps_the_whole_image():
 
 @pytest.mark.parametrize("name", list(imaging.SAMPLES))
 def test_every_sample_loads_offline(name):
-    pixels = imaging.load_sample(name)
-    smallest = {"photo": 200, "fashion-mnist": 28}[imaging.SAMPLES[name].kind]
+    pixels = imaging.load_sample(name).pixels
+    smallest = {"photo": 200, "fashion-mnist": 28, "scan": 256}[imaging.SAMPLES[name].kind]
     assert pixels.ndim == 3 and pixels.shape[2] == 3 and pixels.shape[0] >= smallest
     assert pixels.min() >= 0 and pixels.max() <= 255
 
