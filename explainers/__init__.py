@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from explainers._base import Explanation, Method, MethodInfo, Request, SinglePassMethod
-from explainers._graph import DEFAULT_MEMORY_BUDGET_BYTES, graph_for
+from explainers._graph import DEFAULT_MEMORY_BUDGET_BYTES, OUTPUT_KINDS, graph_for
 from explainers.gradcam import GradCAM
 from explainers.gradcam_plus_plus import GradCAMPlusPlus
 from explainers.gradient_input import GradientInput
@@ -40,12 +40,15 @@ __all__ = [
     "DEFAULT_MEMORY_BUDGET_BYTES",
     "DEFAULT_METHODS",
     "METHODS",
+    "OUTPUT_KINDS",
     "Explanation",
     "MethodInfo",
     "estimated_passes",
     "explain",
     "explain_many",
+    "output_kind",
     "predict",
+    "probabilities",
     "uses_gpu",
     "warm_up",
 ]
@@ -90,6 +93,19 @@ def estimated_passes(model: keras.Model, method: str, layer: str | None = None, 
 def predict(model: keras.Model, inputs: np.ndarray) -> np.ndarray:
     """The model's outputs (B, K) for a batch of inputs already in the model's input space."""
     return graph_for(model).predict(np.asarray(inputs, np.float32))
+
+
+def output_kind(model: keras.Model) -> str:
+    """What the model's outputs are: a key of :data:`OUTPUT_KINDS` (softmax, logits, binary, multilabel, score)."""
+    return graph_for(model).output_kind
+
+
+def probabilities(model: keras.Model, outputs: np.ndarray) -> np.ndarray | None:
+    """Per-class probabilities from :func:`predict`'s outputs; None for a single unbounded score."""
+    kind = graph_for(model).output_kind
+    if kind == "logits":
+        return graph_for(model).probabilities(np.asarray(outputs, np.float32))
+    return None if kind == "score" else np.asarray(outputs, np.float32)
 
 
 def _check_inputs(model: keras.Model, inputs: np.ndarray) -> np.ndarray:

@@ -133,6 +133,15 @@ def _output_layer(model: keras.Model) -> keras.layers.Layer:
     return _output_layer(layer) if isinstance(layer, keras.Model) else layer
 
 
+OUTPUT_KINDS = {
+    "softmax": "softmax: one class, probabilities that sum to 1",
+    "logits": "logits: no final activation; probabilities are the softmax of the outputs",
+    "binary": "one sigmoid: the probability of the positive class",
+    "multilabel": "several sigmoids: each label's probability on its own (multi-label)",
+    "score": "one output with no activation: a score, not a probability",
+}
+
+
 class ModelGraph:
     """Everything the attribution methods need from one model: scores, gradients, activations."""
 
@@ -149,6 +158,15 @@ class ModelGraph:
         self.output_activation = _squashing_name(last)
         """``softmax``/``sigmoid`` when the model ends in one; the methods then explain its input, the logit."""
         self._squashing_layer = last if self.output_activation else None
+
+    @property
+    def output_kind(self) -> str:
+        """One of :data:`OUTPUT_KINDS`, read from the model's last layer and its number of outputs."""
+        if self.output_activation == "softmax":
+            return "softmax"
+        if self.output_activation == "sigmoid":
+            return "binary" if self.output_size == 1 else "multilabel"
+        return "logits" if self.output_size > 1 else "score"
 
     @property
     def score_kind(self) -> str:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import keras
 import numpy as np
 
 from models import efficientnet_lite, fashion_mnist
 from models.cache import load_or_build
-from models.class_names import imagenet_class_names
+from models.class_names import imagenet_class_names, numbered_class_names
+from models.keras_applications import APPLICATIONS, KerasApplication
+from models.preprocessing import PRESETS
+from models.uploaded import ModelFile, ModelFileError
 
 # Bump when the conversion changes, so that stale cached files are not reused.
 _EFFICIENTNET_LITE0_CACHE = "efficientnet_lite0-imagenet-v1.keras"
@@ -29,8 +33,13 @@ class ModelSource:
     """Maps an RGB image of float pixel values 0..255, (H, W, 3), to the model's input, (H, W, channels)."""
     class_names: Callable[[], tuple[str, ...]]
     load: Callable[[], keras.Model]
+    preprocessing: str
+    """How ``preprocess`` maps pixels, in words (shown on the Model page and in the CLI summary)."""
+    group: str = "Bundled"
     sample_kind: str = "photo"
     """Which bundled samples suit this model (see ``imaging.SAMPLES``)."""
+    unavailable_reason: Callable[[], str | None] = lambda: None
+    """None when the model can be loaded here; otherwise why not and what to do."""
 
     def black_image(self) -> np.ndarray:
         """A black image in the model's input space: the Integrated Gradients baseline."""
@@ -39,6 +48,23 @@ class ModelSource:
 
 def _load_efficientnet_lite0() -> keras.Model:
     return load_or_build(_EFFICIENTNET_LITE0_CACHE, efficientnet_lite.convert)
+
+
+def _keras_application_source(app: KerasApplication) -> ModelSource:
+    preset = PRESETS[app.preprocessing]
+    return ModelSource(
+        name=app.name,
+        label=f"{app.label} (Keras Applications, ImageNet)",
+        description=f"{app.label} from keras.applications, 1000 ImageNet classes, {app.input_size}px RGB.",
+        input_size=(app.input_size, app.input_size),
+        channels=3,
+        preprocess=partial(preset.apply, channels=3),
+        class_names=imagenet_class_names,
+        load=app.build,
+        preprocessing=f"{preset.label}: {preset.description}",
+        group="Keras Applications",
+        unavailable_reason=app.unavailable_reason,
+    )
 
 
 MODELS: dict[str, ModelSource] = {
@@ -53,6 +79,7 @@ MODELS: dict[str, ModelSource] = {
             preprocess=efficientnet_lite.preprocess,
             class_names=imagenet_class_names,
             load=_load_efficientnet_lite0,
+            preprocessing="(pixel - 127) / 128 on RGB, as in Google's EfficientNet-Lite release",
         ),
         ModelSource(
             name="fashion_mnist_cnn",
@@ -63,11 +90,51 @@ MODELS: dict[str, ModelSource] = {
             preprocess=fashion_mnist.preprocess,
             class_names=lambda: fashion_mnist.CLASS_NAMES,
             load=fashion_mnist.load,
+            preprocessing="luma (ITU-R BT.601) divided by 255: 0..1 grayscale, as in training",
             sample_kind="fashion-mnist",
         ),
+        *(_keras_application_source(app) for app in APPLICATIONS.values()),
     )
 }
 DEFAULT_MODEL = "efficientnet_lite0"
+DEFAULT_INPUT_SIZE = 224
+"""Used for a model whose input size is free (fully convolutional)."""
+
+
+def uploaded_source(file: ModelFile, preset: str, class_names: tuple[str, ...] | None = None) -> ModelSource:
+    """A user's model as a source like the others: size and channels read from it, preprocessing chosen."""
+    model = file.model
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise ModelFileError(
+            f"The model has {len(model.inputs)} inputs and {len(model.outputs)} outputs; "
+            "an image classifier has one of each."
+        )
+    input_shape, output_shape = tuple(model.inputs[0].shape), tuple(model.outputs[0].shape)
+    if len(input_shape) != 4:
+        raise ModelFileError(f"The model takes inputs of shape {input_shape[1:]}; an image model takes (H, W, C).")
+    _, height, width, channels = input_shape
+    if channels not in (1, 3):
+        raise ModelFileError(f"The model takes {channels}-channel images; only 1 (gray) or 3 (RGB) are supported.")
+    if len(output_shape) != 2:
+        raise ModelFileError(f"The model's output has shape {output_shape[1:]}; a classifier outputs (classes,).")
+    outputs = int(output_shape[1])
+    names = class_names or (("positive class",) if outputs == 1 else numbered_class_names(outputs))
+    size = (height or DEFAULT_INPUT_SIZE, width or DEFAULT_INPUT_SIZE)
+    chosen = PRESETS[preset]
+    return ModelSource(
+        name=f"upload-{file.digest[:12]}",
+        label=f"{file.filename} (your model)",
+        description=f"{file.filename}: {model.count_params():,} parameters, {outputs} outputs, "
+        f"{size[0]}x{size[1]}x{channels} input" + ("" if height and width else " (size free; 224 used)"),
+        input_size=size,
+        channels=channels,
+        preprocess=partial(chosen.apply, channels=channels),
+        class_names=lambda: names,
+        load=lambda: model,
+        preprocessing=f"{chosen.label}: {chosen.description}",
+        group="Your model",
+        sample_kind="photo" if channels == 3 else "fashion-mnist",
+    )
 
 
 def get_source(name: str) -> ModelSource:

@@ -1,0 +1,123 @@
+"""A user's own ``.keras`` or ``.h5`` classifier, loaded from bytes with nothing in the file executed.
+
+Keras safe mode refuses to deserialise code, but its message for a ``Lambda`` layer is about a
+flag to turn safety off. The model's configuration is read first (JSON inside the zip or the
+HDF5 attribute) and a layer that carries code is refused here, by name, with advice the user
+can act on. Files are read from memory: nothing uploaded is written to disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import h5py
+import keras
+
+# keras.saving.load_model takes only paths; these two take an in-memory file (pinned Keras 3.15, see tests).
+from keras.src.legacy.saving.legacy_h5_format import load_model_from_hdf5
+from keras.src.saving.saving_lib import load_model as load_keras_zip
+
+MODEL_EXTENSIONS = (".keras", ".h5", ".hdf5")
+# Layers whose configuration holds Python code or TensorFlow ops rather than a description.
+_CODE_LAYERS = {
+    "Lambda": "a Lambda layer holds Python code",
+    "TFOpLambda": "a tf.keras TF-op layer wraps TensorFlow code",
+    "SlicingOpLambda": "a tf.keras slicing layer wraps TensorFlow code",
+}
+
+
+class ModelFileError(ValueError):
+    """The file is not a model we can load safely; the message is fit to show a user."""
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    model: keras.Model
+    filename: str
+    digest: str
+    """SHA-256 of the file: identifies the model in caches and remembered settings."""
+
+
+def _layer_configs(config: object) -> Iterator[dict]:
+    if isinstance(config, dict):
+        if "class_name" in config:
+            yield config
+        for value in config.values():
+            yield from _layer_configs(value)
+    elif isinstance(config, list):
+        for item in config:
+            yield from _layer_configs(item)
+
+
+def _refuse_code_layers(config: dict) -> None:
+    for layer in _layer_configs(config):
+        why = _CODE_LAYERS.get(layer.get("class_name"))
+        if why:
+            name = (layer.get("config") or {}).get("name", "?")
+            raise ModelFileError(
+                f"The model has a {layer['class_name']} layer ('{name}'): {why}, and code from an uploaded "
+                "file is never run (Keras safe mode). Replace it with built-in Keras layers and save the model again."
+            )
+
+
+def _keras_config(data: bytes) -> dict:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return json.loads(archive.read("config.json"))
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError):
+        raise ModelFileError("This is not a Keras 3 .keras file (a zip with config.json).") from None
+
+
+def _h5_config(file: h5py.File) -> dict:
+    config = file.attrs.get("model_config")
+    if config is None:
+        raise ModelFileError(
+            "This HDF5 file holds weights only, not a model; save the whole model with model.save('model.h5')."
+        )
+    try:
+        return json.loads(config.decode() if isinstance(config, bytes) else config)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ModelFileError("The model description in this HDF5 file is not valid JSON.") from None
+
+
+def _keras_error(error: Exception) -> ModelFileError:
+    text = str(error)
+    if "Could not locate" in text or "Unknown layer" in text or "Unrecognized" in text:
+        return ModelFileError(
+            "The model uses a custom layer or function that is not part of Keras, and custom code is never "
+            f"loaded from an uploaded file. ({text.splitlines()[0][:200]})"
+        )
+    return ModelFileError(f"Keras could not rebuild this model: {text.splitlines()[0][:300] if text else error!r}")
+
+
+def load_model_file(data: bytes, filename: str) -> ModelFile:
+    """Load a whole model saved by Keras (``.keras``, or legacy ``.h5``) in safe mode, without compiling it."""
+    lowered = filename.lower()
+    if not lowered.endswith(MODEL_EXTENSIONS):
+        raise ModelFileError(f"{filename}: upload a .keras or .h5 model file.")
+    if not data:
+        raise ModelFileError(f"{filename} is empty.")
+    try:
+        if lowered.endswith(".keras"):
+            _refuse_code_layers(_keras_config(data))
+            model = load_keras_zip(io.BytesIO(data), compile=False, safe_mode=True)
+        else:
+            try:
+                file = h5py.File(io.BytesIO(data), "r")
+            except OSError:
+                raise ModelFileError("This is not an HDF5 (.h5) file.") from None
+            with file:
+                _refuse_code_layers(_h5_config(file))
+                model = load_model_from_hdf5(file, compile=False, safe_mode=True)
+    except ModelFileError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, OSError, NotImplementedError) as error:
+        raise _keras_error(error) from None
+    if not isinstance(model, keras.Model):
+        raise ModelFileError("The file holds a layer, not a model.")
+    return ModelFile(model, filename, hashlib.sha256(data).hexdigest())
