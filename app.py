@@ -1,7 +1,7 @@
 """Explanation Explorer: see why a Keras image classifier predicted what it did.
 
 Run with ``streamlit run app.py``. This entry page only sets up the app and its navigation;
-each page lives in ``pages/``.
+each page lives in ``pages/`` and draws the sidebar's model section itself (``ui.model_choice``).
 """
 
 import streamlit as st
@@ -10,7 +10,10 @@ import streamlit as st
 def main() -> None:
     st.set_page_config(page_title="Explanation Explorer", page_icon=":material/image_search:", layout="wide")
     navigation = st.navigation(
-        [st.Page("pages/compare.py", title="Compare methods", icon=":material/compare:", default=True)]
+        [
+            st.Page("pages/compare.py", title="Compare methods", icon=":material/compare:", default=True),
+            st.Page("pages/model.py", title="Model", icon=":material/account_tree:"),
+        ]
     )
     navigation.run()
 

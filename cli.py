@@ -1,7 +1,8 @@
 """Explain an image from the shell with the same engine as the app.
 
-    python cli.py IMAGE [--model NAME] [--methods saliency,gradcam,...] [--target INDEX]
-                  [--layer NAME] --out DIR
+    python cli.py IMAGE [--model NAME | --model FILE.keras|FILE.h5 [--preprocessing PRESET]
+                  [--class-names FILE.json|FILE.txt]] [--window LOW,HIGH | --percentiles LOW,HIGH]
+                  [--methods saliency,gradcam,...] [--target INDEX] [--layer NAME] --out DIR
     python cli.py --list-models
 
 Writes one overlay PNG per method, ``maps.npz`` (one raw float32 map per method) and
@@ -32,7 +33,18 @@ class CliError(Exception):
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="cli.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("image", nargs="?", help="image file (PNG, JPEG, BMP, TIFF or WebP)")
-    parser.add_argument("--model", default=None, help="model name (see --list-models)")
+    parser.add_argument(
+        "--model", default=None, help="model name (see --list-models), or a .keras/.h5 file (loaded in safe mode)"
+    )
+    parser.add_argument(
+        "--preprocessing",
+        default=None,
+        help="for a model file: unit, symmetric, caffe, torch or raw (default: guessed from the model)",
+    )
+    parser.add_argument("--class-names", type=Path, default=None, help="for a model file: JSON or TXT class names")
+    window = parser.add_mutually_exclusive_group()
+    window.add_argument("--window", default=None, help="LOW,HIGH stored values shown as 0..255 (16-bit images)")
+    window.add_argument("--percentiles", default=None, help="LOW,HIGH percentiles to clip, e.g. 0.5,99.5")
     parser.add_argument(
         "--methods",
         default=None,
@@ -53,7 +65,65 @@ def list_models() -> None:
 
     for source in models.MODELS.values():
         height, width = source.input_size
-        print(f"{source.name}\t{width}x{height}x{source.channels}\t{source.description}")
+        reason = source.unavailable_reason()
+        status = f"unavailable: {reason}" if reason else "available"
+        print(f"{source.name}\t{width}x{height}x{source.channels}\t{source.description}\t{status}")
+
+
+def _pair(text: str, option: str) -> tuple[float, float]:
+    try:
+        low, high = (float(part) for part in text.split(","))
+    except ValueError:
+        raise CliError(f"{option} takes two numbers, LOW,HIGH (got {text!r})") from None
+    return low, high
+
+
+def window_for(loaded: imaging.LoadedImage, args: argparse.Namespace) -> imaging.Window:
+    try:
+        if args.window:
+            return imaging.Window(*_pair(args.window, "--window"))
+        if args.percentiles:
+            low, high = _pair(args.percentiles, "--percentiles")
+            if not 0 <= low < high <= 100:
+                raise CliError("--percentiles needs 0 <= LOW < HIGH <= 100")
+            return imaging.percentile_window(loaded.values, (low, high))
+    except ValueError as error:
+        raise CliError(f"--window: {error}") from None
+    return loaded.default_window
+
+
+def model_source(args: argparse.Namespace):
+    """A bundled or Keras Applications model by name, or a model file with its preprocessing and names."""
+    import models
+
+    name = args.model or models.DEFAULT_MODEL
+    if not name.lower().endswith(models.MODEL_EXTENSIONS):
+        if args.preprocessing or args.class_names:
+            raise CliError("--preprocessing and --class-names apply to a model file, not a named model")
+        try:
+            source = models.get_source(name)
+        except ValueError as error:
+            raise CliError(str(error)) from None
+        reason = source.unavailable_reason()
+        if reason:
+            raise CliError(f"{name} is unavailable: {reason}")
+        return source, None
+    path = Path(name)
+    try:
+        file = models.load_model_file(path.read_bytes(), path.name)
+        guess = models.guess_preset(file.model)
+        preset = args.preprocessing or guess.preset
+        if preset not in models.PRESETS:
+            raise CliError(f"unknown preprocessing {preset!r}; choose from {', '.join(models.PRESETS)}")
+        outputs = len(models.uploaded_source(file, preset).class_names())
+        names = None
+        if args.class_names:
+            names = models.check_class_count(
+                models.parse_class_names(args.class_names.read_bytes(), args.class_names.name), outputs
+            )
+        return models.uploaded_source(file, preset, names), guess
+    except (models.ModelFileError, models.ClassNamesError) as error:
+        raise CliError(f"{path}: {error}") from None
 
 
 def read_image(path: str) -> imaging.LoadedImage:
@@ -78,17 +148,17 @@ def run(args: argparse.Namespace) -> dict:
     if unknown or not methods:
         names = ", ".join(explainers.METHODS)
         raise CliError(f"unknown method(s) {', '.join(unknown) or '(none given)'}; choose from {names}")
-    try:
-        source = models.get_source(args.model or models.DEFAULT_MODEL)
-    except ValueError as error:
-        raise CliError(str(error)) from None
+    window = window_for(loaded, args)
+    source, guess = model_source(args)
     model = source.load()
     names = source.class_names()
-    image = imaging.resize_for_model(loaded.pixels, source.input_size)
+    image = imaging.resize_for_model(imaging.apply_window(loaded.values, window), source.input_size)
     inputs = source.preprocess(image)
-    probabilities = explainers.predict(model, inputs[None])[0]
-    if args.target is not None and not 0 <= args.target < len(probabilities):
-        raise CliError(f"--target {args.target} is outside 0..{len(probabilities) - 1}")
+    outputs = explainers.predict(model, inputs[None])[0]
+    kind = explainers.output_kind(model)
+    probabilities = explainers.probabilities(model, outputs)
+    if args.target is not None and not 0 <= args.target < len(outputs):
+        raise CliError(f"--target {args.target} is outside 0..{len(outputs) - 1}")
     if args.layer is not None:
         try:
             models.find_layer(model, args.layer)
@@ -102,12 +172,26 @@ def run(args: argparse.Namespace) -> dict:
         raise CliError(str(error)) from None
 
     args.out.mkdir(parents=True, exist_ok=True)
-    top = np.argsort(probabilities)[::-1][:5]
+    ranked = outputs if probabilities is None else probabilities
+    top = np.argsort(ranked)[::-1][:5]
     summary = {
         "model": source.name,
+        "model_label": source.label,
+        "preprocessing": source.preprocessing,
+        "preprocessing_guess": None if guess is None else {"preset": guess.preset, "reason": guess.reason},
+        "output_kind": kind,
         "image": str(args.image),
         "image_notes": list(loaded.notes),
-        "top5": [{"index": int(i), "label": names[i], "probability": float(probabilities[i])} for i in top],
+        "window": [window.low, window.high],
+        "top5": [
+            {
+                "index": int(i),
+                "label": names[i],
+                "output": float(outputs[i]),
+                "probability": None if probabilities is None else float(probabilities[i]),
+            }
+            for i in top
+        ],
         "maps": [],
     }
     maps = {}

@@ -13,8 +13,8 @@ import streamlit as st
 
 import explainers
 import imaging
-import models
-from ui.cache import content_key, load_model, session_cache
+from ui.cache import content_key, session_cache
+from ui.model_choice import ChosenModel, model_ui
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "tif", "tiff", "webp"]
 MAPS_PER_ROW = 4
@@ -29,26 +29,21 @@ class Display:
 
 @dataclass(frozen=True)
 class PickedImage:
-    pixels: np.ndarray
+    loaded: imaging.LoadedImage
     title: str
 
 
-def model_ui() -> models.ModelSource:
-    name = st.sidebar.selectbox("Model", list(models.MODELS), format_func=lambda n: models.MODELS[n].label, key="model")
-    return models.get_source(name)
-
-
-def image_ui(model_source: models.ModelSource) -> PickedImage | None:
+def image_ui(sample_kind: str) -> PickedImage | None:
     """A bundled sample that suits the model, or an upload. A bad upload keeps the last good image on screen."""
-    source = st.sidebar.radio("Image", ["Sample", "Upload"], horizontal=True, key="image_source")
-    if source == "Sample":
-        kind = model_source.sample_kind
-        names = [name for name, sample in imaging.SAMPLES.items() if sample.kind == kind]
+    choice = st.sidebar.radio("Image", ["Sample", "Upload"], horizontal=True, key="image_source")
+    if choice == "Sample":
+        kind = sample_kind
+        names = imaging.samples_for(kind)
         name = st.sidebar.selectbox(
             "Sample image", names, format_func=lambda n: imaging.SAMPLES[n].label, key=f"sample_{kind}"
         )
         st.sidebar.caption(f"Source: {imaging.SAMPLES[name].credit}")
-        picked = PickedImage(imaging.load_sample(name).pixels, imaging.SAMPLES[name].label)
+        picked = PickedImage(imaging.load_sample(name), imaging.SAMPLES[name].label)
     else:
         upload = st.sidebar.file_uploader("Your image", type=UPLOAD_TYPES, key="upload")
         if upload is None:
@@ -64,9 +59,41 @@ def image_ui(model_source: models.ModelSource) -> PickedImage | None:
             return previous
         for note in loaded.notes:
             st.sidebar.caption(f"Note: {note}.")
-        picked = PickedImage(loaded.pixels, upload.name)
+        picked = PickedImage(loaded, upload.name)
     st.session_state["last_good_image"] = picked
     return picked
+
+
+INTENSITY_MODES = {
+    "full": "As stored (8-bit) or full range (deeper)",
+    "percentile": "Percentile clip",
+    "window": "Window / level",
+}
+
+
+def intensity_ui(loaded: imaging.LoadedImage, image_id: str) -> imaging.Window:
+    """How stored values become 0..255: offered for grayscale and deeper-than-8-bit images.
+
+    Widget keys carry the image's id, so a new image starts from its own range.
+    """
+    if not loaded.grayscale and loaded.bit_depth == 8:
+        return loaded.default_window
+    full = imaging.full_range(loaded.values)
+    with st.sidebar.expander("Intensity window", expanded=loaded.bit_depth > 8):
+        st.caption(f"{loaded.bit_depth}-bit values {full.low:g}..{full.high:g}; the window maps to 0..255.")
+        mode = st.radio("Map", list(INTENSITY_MODES), format_func=INTENSITY_MODES.get, key=f"intensity_{image_id}")
+        if mode == "full":
+            return loaded.default_window
+        if mode == "percentile":
+            low, high = st.slider(
+                "Keep percentiles", 0.0, 100.0, imaging.DEFAULT_PERCENTILES, 0.5, key=f"percentiles_{image_id}"
+            )
+            low = min(low, 99.5)
+            return imaging.percentile_window(loaded.values, (low, max(high, low + 0.5)))
+        step = max(full.width / 1000, 1.0 if loaded.bit_depth <= 16 else 1e-6)
+        level = st.number_input("Level (centre)", value=full.level, step=step, key=f"level_{image_id}")
+        width = st.number_input("Width", min_value=step, value=full.width, step=step, key=f"width_{image_id}")
+        return imaging.Window.from_level(level, width)
 
 
 def methods_ui() -> list[str]:
@@ -77,29 +104,6 @@ def methods_ui() -> list[str]:
         format_func=lambda m: explainers.METHODS[m].label,
         key="methods",
     )
-
-
-def layer_ui(model) -> str | None:
-    layers = models.spatial_layers(model)
-    if not layers:
-        st.sidebar.warning("This model has no layer with a spatial output, so Grad-CAM is unavailable.")
-        return None
-    default = len(layers) - 1
-
-    def describe(index: int) -> str:
-        info = layers[index]
-        shape = "x".join(str(d) for d in info.output_shape[1:])
-        return f"{info.path} · {shape}" + (" (default)" if index == default else "")
-
-    index = st.sidebar.selectbox(
-        "Layer for Grad-CAM",
-        range(len(layers)),
-        index=default,
-        format_func=describe,
-        key="layer",
-        help="The last spatial layer is the usual choice: the most semantic, at the coarsest resolution.",
-    )
-    return layers[index].path
 
 
 def display_ui() -> Display:
@@ -117,43 +121,88 @@ def display_ui() -> Display:
     return Display(colormap, opacity, normalisation)
 
 
-def predictions_chart(probabilities: np.ndarray, names: tuple[str, ...]) -> alt.Chart:
-    top = np.argsort(probabilities)[::-1][:5]
-    frame = pd.DataFrame({"class": [names[i] for i in top], "probability": probabilities[top].astype(float)})
+@dataclass(frozen=True)
+class Prediction:
+    kind: str
+    """A key of ``explainers.OUTPUT_KINDS``: the chart and the target picker adapt to it."""
+    outputs: np.ndarray
+    probabilities: np.ndarray | None
+    """None when the single output is a score, not a probability."""
+    names: tuple[str, ...]
+
+    def confidence(self, index: int) -> str:
+        if self.probabilities is None:
+            return f"score {self.outputs[index]:.3g}"
+        return f"{self.probabilities[index]:.1%}"
+
+    def ranked(self) -> list[int]:
+        values = self.outputs if self.probabilities is None else self.probabilities
+        return [int(i) for i in np.argsort(values)[::-1]]
+
+
+CHART_TITLES = {
+    "softmax": "Top-5 predictions",
+    "logits": "Top-5 predictions (softmax of the model's logits)",
+    "multilabel": "Top-5 labels (each probability on its own; they need not sum to 100%)",
+    "binary": "Binary prediction (one sigmoid output)",
+    "score": "Model output (a score, not a probability)",
+}
+
+
+def predictions_chart(prediction: Prediction) -> alt.Chart:
+    if prediction.kind == "binary":
+        positive = float(prediction.probabilities[0])
+        name = prediction.names[0]
+        rows, values = [name, f"not {name}"], [positive, 1.0 - positive]
+    elif prediction.kind == "score":
+        rows, values = [prediction.names[0]], [float(prediction.outputs[0])]
+    else:
+        top = prediction.ranked()[:5]
+        rows, values = [prediction.names[i] for i in top], [float(prediction.probabilities[i]) for i in top]
+    frame = pd.DataFrame({"class": rows, "value": values})
+    if prediction.probabilities is None:
+        x = alt.X("value:Q", title="output")
+        text_format = ".3g"
+    else:
+        x = alt.X("value:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%", title="probability"))
+        text_format = ".1%"
     bars = (
         alt.Chart(frame)
         .mark_bar(color="#4c78a8")
         .encode(
-            x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%", title="probability")),
+            x=x,
             y=alt.Y("class:N", sort="-x", title=None, axis=alt.Axis(labelLimit=220, labelOverlap=False)),
-            tooltip=["class", alt.Tooltip("probability:Q", format=".1%")],
+            tooltip=["class", alt.Tooltip("value:Q", format=text_format)],
         )
     )
-    labels = bars.mark_text(align="left", dx=3).encode(text=alt.Text("probability:Q", format=".1%"))
-    return (bars + labels).properties(height=200, title="Top-5 predictions")
+    labels = bars.mark_text(align="left", dx=3).encode(text=alt.Text("value:Q", format=text_format))
+    return (bars + labels).properties(height=200, title=CHART_TITLES[prediction.kind])
 
 
-def target_ui(probabilities: np.ndarray, names: tuple[str, ...]) -> int:
+def target_ui(prediction: Prediction) -> int:
     """The class to explain: the top five first, then every other class by name (type to search)."""
-    top = [int(i) for i in np.argsort(probabilities)[::-1][:5]]
+    names = prediction.names
+    if len(names) == 1:
+        st.caption(f"One output: the maps explain {names[0]}; signed maps show evidence against it in blue.")
+    top = prediction.ranked()[:5]
     rest = sorted((i for i in range(len(names)) if i not in top), key=lambda i: names[i].lower())
     return st.selectbox(
-        "Explain class", top + rest, key="target", format_func=lambda i: f"{names[i]} · {probabilities[i]:.1%}"
+        "Explain class", top + rest, key="target", format_func=lambda i: f"{names[i]} · {prediction.confidence(i)}"
     )
 
 
-def prediction_ui(picked: PickedImage, image: np.ndarray, probabilities: np.ndarray, names: tuple[str, ...]) -> int:
+def prediction_ui(picked: PickedImage, image: np.ndarray, prediction: Prediction) -> int:
     left, right = st.columns([1, 2])
     left.image(image.astype(np.uint8), caption=f"{picked.title}, as the model sees it", width="stretch")
     with right:
-        st.altair_chart(predictions_chart(probabilities, names), width="stretch")
-        return target_ui(probabilities, names)
+        st.altair_chart(predictions_chart(prediction), width="stretch")
+        return target_ui(prediction)
 
 
-def caption_for(explanation: explainers.Explanation, class_name: str, probability: float) -> str:
+def caption_for(explanation: explainers.Explanation, class_name: str, confidence: str) -> str:
     explained = "its logit" if explanation.score_kind == "logit" else "the model output"
     parts = [
-        f"{class_name} ({probability:.1%}), {explained}",
+        f"{class_name} ({confidence}), {explained}",
         f"{explanation.elapsed_s:.2f} s, {explanation.passes} passes",
     ]
     if explanation.layer:
@@ -181,11 +230,11 @@ def map_ui(
     explanation: explainers.Explanation,
     image: np.ndarray,
     class_name: str,
-    probability: float,
+    confidence: str,
     display: Display,
 ) -> None:
     info = explanation.info
-    caption = caption_for(explanation, class_name, probability)
+    caption = caption_for(explanation, class_name, confidence)
     picture = session_cache("pictures").get_or_compute(
         (key, display),
         partial(
@@ -220,21 +269,20 @@ def map_ui(
 
 
 def maps_ui(
-    model,
-    source: models.ModelSource,
+    chosen: ChosenModel,
     inputs: np.ndarray,
     image: np.ndarray,
     target: int,
-    layer: str | None,
     methods: list[str],
     display: Display,
-    probabilities: np.ndarray,
+    prediction: Prediction,
 ) -> None:
     """Maps already computed for these settings appear at once; the rest appear as they finish."""
     if not methods:
         st.info("Pick at least one method in the sidebar.")
         return
-    class_name, probability = source.class_names()[target], float(probabilities[target])
+    model, source, layer = chosen.model, chosen.source, chosen.layer
+    class_name, confidence = prediction.names[target], prediction.confidence(target)
     results = session_cache("results")
     image_key = content_key(inputs)
     slots = map_slots(methods)
@@ -256,7 +304,7 @@ def maps_ui(
                 passes = explainers.estimated_passes(model, method, layer)
                 bars[method] = st.progress(0.0, text=f"Waiting… (≈{passes} model passes)")
         else:
-            map_ui(slots[method], key_of(method), explanations[method], image, class_name, probability, display)
+            map_ui(slots[method], key_of(method), explanations[method], image, class_name, confidence, display)
 
     def report(method: str, done: int, total: int) -> None:
         bars[method].progress(min(done / total, 1.0), text=f"Computing… {done}/{total}")
@@ -268,7 +316,7 @@ def maps_ui(
             key = key_of(explanation.method)
             results.put(key, explanation)
             explanations[explanation.method] = explanation
-            map_ui(slots[explanation.method], key, explanation, image, class_name, probability, display)
+            map_ui(slots[explanation.method], key, explanation, image, class_name, confidence, display)
     st.download_button(
         "Download raw maps (.npz)",
         _npz(explanations),
@@ -288,20 +336,29 @@ def _npz(explanations: dict[str, explainers.Explanation]) -> bytes:
 def main() -> None:
     st.title("Compare attribution methods")
     st.caption("Why did the model predict this class? Each map answers in its own way; read them together.")
-    source = model_ui()
-    picked = image_ui(source)
+    chosen = model_ui()
+    # The image and method widgets are drawn even without a usable model, so that they keep their values.
+    picked = image_ui(chosen.source.sample_kind if chosen else "photo")
+    window = intensity_ui(picked.loaded, content_key(picked.loaded.values)[:12]) if picked else None
     methods = methods_ui()
-    with st.spinner(f"Loading {source.label}… (the first start converts its weights)"):
-        model = load_model(source.name)
-    layer = layer_ui(model)
     display = display_ui()
+    if chosen is None:
+        st.info("Choose a model in the sidebar: the sidebar says what is missing.")
+        return
     if picked is None:
         return
-    image = imaging.resize_for_model(picked.pixels, source.input_size)
+    source = chosen.source
+    image = imaging.resize_for_model(imaging.apply_window(picked.loaded.values, window), source.input_size)
     inputs = source.preprocess(image)
-    probabilities = explainers.predict(model, inputs[None])[0]
-    target = prediction_ui(picked, image, probabilities, source.class_names())
-    maps_ui(model, source, inputs, image, target, layer, methods, display, probabilities)
+    outputs = explainers.predict(chosen.model, inputs[None])[0]
+    prediction = Prediction(
+        explainers.output_kind(chosen.model),
+        outputs,
+        explainers.probabilities(chosen.model, outputs),
+        source.class_names(),
+    )
+    target = prediction_ui(picked, image, prediction)
+    maps_ui(chosen, inputs, image, target, methods, display, prediction)
 
 
 main()

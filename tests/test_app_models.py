@@ -1,0 +1,129 @@
+"""The model section and the Model page through AppTest: uploads, Keras Applications, 16-bit images."""
+
+from __future__ import annotations
+
+import keras
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import FER_CLASSES, ROOT
+from tests.test_app import assert_clean, map_images
+
+TIMEOUT = 300
+
+
+@pytest.fixture
+def app(bundled_model) -> AppTest:
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+
+
+def upload_model(at: AppTest, filename: str, data: bytes) -> AppTest:
+    at.selectbox(key="model").set_value("upload").run()
+    return at.file_uploader(key="model_upload").upload(filename, data, "application/octet-stream").run()
+
+
+def sidebar_text(at: AppTest) -> str:
+    return " ".join(str(getattr(element, "value", "")) for element in at.sidebar)
+
+
+def test_an_uploaded_third_party_model_gets_a_guess_names_and_maps(app, fer_model_bytes):
+    at = app.run()
+    at.multiselect(key="methods").set_value(["saliency", "gradcam"]).run()
+    at = upload_model(at, "emotion_model.hdf5", fer_model_bytes)
+    assert_clean(at)
+    digest = at.session_state["_uploaded_model"].digest[:12]
+    preprocessing = at.selectbox(key=f"preprocessing_{digest}")
+    assert preprocessing.value == "unit" and "Guessed 0..1" in sidebar_text(at)
+    assert at.selectbox(key="sample_fashion-mnist").value  # a grayscale model is offered grayscale samples
+    assert len(map_images(at)) == 2
+    assert at.selectbox(key="target").format_func(at.selectbox(key="target").value).startswith("class ")
+
+    preprocessing.set_value("symmetric").run()  # what fer was trained with
+    names = "\n".join(FER_CLASSES).encode()
+    at.file_uploader(key="class_names_upload").upload("emotions.txt", names, "text/plain").run()
+    assert_clean(at)
+    assert at.selectbox(key="target").format_func(at.selectbox(key="target").value).split(" · ")[0] in FER_CLASSES
+    assert len(map_images(at)) == 2
+
+    # The choice is remembered for this model when the user looks at another model and comes back.
+    at.selectbox(key="model").set_value("fashion_mnist_cnn").run()
+    at.selectbox(key="model").set_value("upload").run()
+    assert_clean(at)
+    assert at.selectbox(key=f"preprocessing_{digest}").value == "symmetric"
+
+
+def lambda_model_bytes(tmp_path) -> bytes:
+    shift = keras.layers.Lambda(lambda x: x + 1.0, name="shift")
+    model = keras.Sequential(
+        [keras.Input((8, 8, 3)), shift, keras.layers.Conv2D(2, 3), keras.layers.Flatten(), keras.layers.Dense(2)]
+    )
+    model.save(tmp_path / "lambda.keras")
+    return (tmp_path / "lambda.keras").read_bytes()
+
+
+def test_a_lambda_model_upload_is_refused_and_the_previous_model_stays(app, fer_model_bytes, tmp_path):
+    at = upload_model(app.run(), "emotion_model.hdf5", fer_model_bytes)
+    at.file_uploader(key="model_upload").upload("shift.keras", lambda_model_bytes(tmp_path), "application/zip").run()
+    assert_clean(at)
+    errors = " ".join(error.value for error in at.error)
+    assert "shift.keras" in errors and "Lambda layer ('shift')" in errors
+    assert "Still using emotion_model.hdf5" in sidebar_text(at)
+    assert at.selectbox(key="target").value is not None
+
+
+def test_a_keras_application_without_weights_says_why_and_how(app, monkeypatch, tmp_path):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    at = app.run()
+    at.selectbox(key="model").set_value("resnet50").run()
+    assert_clean(at)
+    warning = " ".join(w.value for w in at.warning)
+    assert "ResNet50" in warning and "resnet50_weights_tf_dim_ordering_tf_kernels.h5" in warning
+    assert "weights not on this machine" in at.selectbox(key="model").format_func("resnet50")
+    assert not map_images(at)
+
+
+def test_the_16_bit_mri_sample_gets_a_window_control_that_changes_what_the_model_sees(app):
+    at = app.run()
+    at.multiselect(key="methods").set_value(["gradcam"]).run()
+    at.selectbox(key="sample_photo").set_value("mri").run()
+    assert_clean(at)
+    assert any("16-bit values 0..55040" in caption.value for caption in at.caption)
+    before = at.session_state["_cache_results"].bytes
+    mode = next(radio for radio in at.radio if radio.key.startswith("intensity_"))
+    mode.set_value("window").run()
+    level = next(number for number in at.number_input if number.key.startswith("level_"))
+    width = next(number for number in at.number_input if number.key.startswith("width_"))
+    level.set_value(2000.0).run()
+    width.set_value(4000.0).run()
+    assert_clean(at)
+    assert at.session_state["_cache_results"].bytes > before, "a new window must give the model a new input"
+    assert len(map_images(at)) == 1
+
+
+def test_the_model_page_lists_layers_by_block_and_finds_the_cam_layer(app):
+    at = app.run()
+    at.switch_page("pages/model.py").run()
+    assert_clean(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert "4,694,024" in " ".join(str(metric.value) for metric in at.metric)
+    assert "CAM layer:" in text and "head_relu6" in text and "the recommended layer" in text
+    frame = at.dataframe[0].value
+    assert len(frame) == 144 and set(frame.columns) >= {"block", "layer", "type", "output shape", "parameters"}
+    assert frame.loc[frame["layer"] == "head_relu6", "CAM"].item() == "★ chosen"
+    at.text_input(key="model_search").set_value("depthwise").run()
+    searched = at.dataframe[0].value
+    assert 0 < len(searched) < 144 and searched["layer"].str.contains("depthwise").all()
+    at.text_input(key="model_search").set_value("").run()
+    at.selectbox(key="model_block").set_value("block2").run()
+    assert set(at.dataframe[0].value["block"]) == {"block2"}
+
+
+def test_the_model_choice_survives_a_page_change(app):
+    at = app.run()
+    at.selectbox(key="model").set_value("fashion_mnist_cnn").run()
+    at.switch_page("pages/model.py").run()
+    assert_clean(at)
+    assert at.selectbox(key="model").value == "fashion_mnist_cnn"
+    assert "Fashion-MNIST" in " ".join(m.value for m in at.markdown)
+    at.switch_page("pages/compare.py").run()
+    assert at.selectbox(key="model").value == "fashion_mnist_cnn"

@@ -1,0 +1,188 @@
+"""The sidebar's model section, drawn by every page: pick or upload a model, its preprocessing,
+class names and CAM layer.
+
+Streamlit forgets a widget's value when a page that does not draw it runs, so each page draws
+this section, its choices are re-saved before drawing (see :func:`_keep_across_pages`), and an
+uploaded model and its class names are kept in the session rather than in the file uploaders.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import keras
+import streamlit as st
+
+import explainers
+import models
+from ui.cache import load_model
+
+UPLOAD = "upload"
+MODEL_UPLOAD_MB = 200  # a ResNet50 .keras is ~100 MB; images keep the global, smaller limit
+_UPLOADED = "_uploaded_model"
+_PRESET_CHOICES = "_preprocessing_by_model"
+_CLASS_NAMES = "_class_names_by_model"
+_KEPT_KEYS = ("model",)
+_KEPT_PREFIXES = ("layer_", "preprocessing_")
+
+
+@dataclass(frozen=True)
+class ChosenModel:
+    source: models.ModelSource
+    model: keras.Model
+    layer: str | None
+    """The layer the CAM methods use, or None when the model has no spatial layer."""
+    preset_guess: models.PresetGuess | None = None
+    """For an uploaded model: the preprocessing the app guessed, and why."""
+
+
+def _keep_across_pages() -> None:
+    """Re-save the section's widget values, which Streamlit would otherwise drop on a page change."""
+    for key in list(st.session_state):
+        if key in _KEPT_KEYS or key.startswith(_KEPT_PREFIXES):
+            st.session_state[key] = st.session_state[key]
+
+
+def _initial_index(key: str, index: int) -> dict:
+    """``index`` for a widget's first appearance only: a value re-saved by :func:`_keep_across_pages` wins."""
+    return {} if key in st.session_state else {"index": index}
+
+
+def _model_label(name: str) -> str:
+    if name == UPLOAD:
+        return "Your own model (.keras or .h5)…"
+    source = models.MODELS[name]
+    return source.label + (" — weights not on this machine" if source.unavailable_reason() else "")
+
+
+def _uploaded_file(data: bytes, filename: str) -> models.ModelFile:
+    """The uploaded model, checked and traced once, then kept for this session only (one at a time)."""
+    kept: models.ModelFile | None = st.session_state.get(_UPLOADED)
+    if kept is not None and kept.digest == hashlib.sha256(data).hexdigest():
+        return kept
+    file = models.load_model_file(data, filename)
+    models.uploaded_source(file, "raw")  # refuses anything but one image input and one class output
+    explainers.warm_up(file.model)
+    st.session_state[_UPLOADED] = file
+    return file
+
+
+def preprocessing_ui(digest: str, guess: models.PresetGuess) -> str:
+    """The preset for this model: the guess until the user picks another; remembered per model file."""
+    remembered: dict[str, str] = st.session_state.setdefault(_PRESET_CHOICES, {})
+    presets, key = list(models.PRESETS), f"preprocessing_{digest[:12]}"
+    preset = st.sidebar.selectbox(
+        "Preprocessing",
+        presets,
+        format_func=lambda name: models.PRESETS[name].label + (" (guess)" if name == guess.preset else ""),
+        key=key,
+        **_initial_index(key, presets.index(remembered.get(digest, guess.preset))),
+        help="How pixels were scaled when the model was trained. A wrong choice gives confident nonsense.",
+    )
+    remembered[digest] = preset
+    st.sidebar.caption(f"Guessed {models.PRESETS[guess.preset].label}: {guess.reason}.")
+    return preset
+
+
+def class_names_ui(digest: str, outputs: int) -> tuple[str, ...] | None:
+    """Names from an uploaded JSON or TXT file, kept for this model; None means "class 0..N-1"."""
+    kept: dict[str, tuple[str, ...]] = st.session_state.setdefault(_CLASS_NAMES, {})
+    upload = st.sidebar.file_uploader(
+        "Class names (optional)",
+        type=["json", "txt"],
+        key="class_names_upload",
+        help='A JSON list ["cat", "dog"], a JSON object {"0": "cat"}, or a text file with one name per line.',
+    )
+    if upload is not None:
+        try:
+            kept[digest] = models.check_class_count(models.parse_class_names(upload.getvalue(), upload.name), outputs)
+        except models.ClassNamesError as error:
+            st.sidebar.error(f"**{upload.name}**: {error}", icon=":material/error:")
+    names = kept.get(digest)
+    if names is None:
+        st.sidebar.caption(f"Classes are named class 0..{outputs - 1} until you upload their names.")
+    elif upload is None:
+        st.sidebar.caption(f"Using the {len(names)} class names uploaded earlier for this model.")
+    return names
+
+
+def uploaded_model_ui() -> tuple[models.ModelSource, models.PresetGuess] | None:
+    """The user's model file; a file that cannot be used leaves the previously uploaded model in place."""
+    upload = st.sidebar.file_uploader(
+        "Model file", type=["keras", "h5", "hdf5"], key="model_upload", max_upload_size=MODEL_UPLOAD_MB
+    )
+    file: models.ModelFile | None = st.session_state.get(_UPLOADED)
+    if upload is not None:
+        try:
+            with st.spinner(f"Loading {upload.name}…"):
+                file = _uploaded_file(upload.getvalue(), upload.name)
+        except models.ModelFileError as error:
+            st.sidebar.error(f"**{upload.name}** cannot be used. {error}", icon=":material/error:")
+            if file is None:
+                return None
+            st.sidebar.caption(f"Still using {file.filename}.")
+    elif file is not None:
+        st.sidebar.caption(f"Using {file.filename}, uploaded earlier; upload another file to replace it.")
+    else:
+        st.sidebar.info("Upload a whole model saved by Keras (`model.save(...)`). It is loaded in safe mode.")
+        return None
+    guess = models.guess_preset(file.model)
+    preset = preprocessing_ui(file.digest, guess)
+    outputs = len(models.uploaded_source(file, preset).class_names())
+    names = class_names_ui(file.digest, outputs)
+    return models.uploaded_source(file, preset, names), guess
+
+
+def _shape(shape: tuple) -> str:
+    return "x".join(str(d) for d in shape[1:])
+
+
+def layer_ui(model: keras.Model, model_name: str) -> str | None:
+    """The CAM layer, from every 4-D layer grouped by block; the recommended one marked and preselected."""
+    layers = models.spatial_layers(model)
+    if not layers:
+        st.sidebar.warning("This model has no layer with a spatial output, so the CAM methods are unavailable.")
+        return None
+    recommended = models.default_cam_layer(model)
+    paths = [info.path for info in layers]
+    by_path = {info.path: info for info in layers}
+
+    def describe(path: str) -> str:
+        info = by_path[path]
+        mark = " ★ recommended" if path == recommended else ""
+        return f"{info.block} › {info.name} · {_shape(info.output_shape)}{mark}"
+
+    key = f"layer_{model_name}"
+    return st.sidebar.selectbox(
+        "Layer for CAM methods",
+        paths,
+        format_func=describe,
+        key=key,
+        **_initial_index(key, paths.index(recommended)),
+        help="★ marks the last layer with a spatial map: the most semantic, at the coarsest resolution. "
+        "Earlier layers give finer but less class-specific maps. Type to search.",
+    )
+
+
+def model_ui() -> ChosenModel | None:
+    """The sidebar's model section; None until a usable model is chosen (the sidebar says why)."""
+    _keep_across_pages()
+    names = [*models.MODELS, UPLOAD]
+    name = st.sidebar.selectbox("Model", names, format_func=_model_label, key="model")
+    guess = None
+    if name == UPLOAD:
+        uploaded = uploaded_model_ui()
+        if uploaded is None:
+            return None
+        source, guess = uploaded
+        model = source.load()
+    else:
+        source = models.get_source(name)
+        reason = source.unavailable_reason()
+        if reason:
+            st.sidebar.warning(f"{source.label} is unavailable: {reason}", icon=":material/cloud_off:")
+            return None
+        with st.spinner(f"Loading {source.label}… (the first start converts or traces it)"):
+            model = load_model(source.name)
+    return ChosenModel(source, model, layer_ui(model, source.name), guess)
