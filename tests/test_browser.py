@@ -1,8 +1,9 @@
-"""The real app in a real browser: headless Debian Chromium uploads a photo and sees four maps."""
+"""The real app in a real browser: headless Debian Chromium uploads a photo, sees four maps, opens the Model page."""
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,9 @@ def test_upload_a_photo_and_see_four_maps(server, tmp_path):
             page = browser.new_page(viewport={"width": 1600, "height": 1100})
             page.goto(server)
             expect(page.get_by_text("Compare attribution methods").first).to_be_visible(timeout=60_000)
-            page.get_by_text("Upload", exact=True).click()
+            upload = page.get_by_text("Upload", exact=True)
+            expect(upload).to_be_visible(timeout=120_000)  # drawn once the model has loaded
+            upload.click()
             page.locator("input[type=file]").set_input_files(photo)
             maps = page.locator("[data-testid='stImage'] img")
             expect(maps).to_have_count(5, timeout=240_000)  # the photo as the model sees it, and four maps
@@ -44,6 +47,14 @@ def test_upload_a_photo_and_see_four_maps(server, tmp_path):
             assert "Egyptian Mau" in text or "cat" in text
             # EXPLORER_SCREENSHOT=docs/screenshot.png refreshes the README's picture from this very run.
             page.screenshot(path=os.environ.get("EXPLORER_SCREENSHOT", str(tmp_path / "compare.png")))
+
+            page.locator("[data-testid='stSidebarNav'] a").filter(has_text="Model").click()
+            expect(page.get_by_text("CAM layer:").first).to_be_visible(timeout=60_000)
+            expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible(timeout=60_000)
+            sidebar = page.locator("[data-testid='stSidebar']")
+            model_picker = sidebar.get_by_role("combobox", name="Model")
+            expect(model_picker).to_have_value(re.compile("EfficientNet-Lite0"))  # the choice survived the page change
+            assert page.locator("[data-testid='stException']").count() == 0
         finally:
             browser.close()
 
