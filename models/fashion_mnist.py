@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import keras
-import numpy as np
 
 MODEL_PATH = Path(__file__).resolve().parent / "bundled" / "fashion_mnist_cnn.keras"
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "imaging" / "samples"
@@ -31,10 +30,3 @@ CLASS_NAMES = (
 def load() -> keras.Model:
     """The committed model, loaded with Keras safe mode on."""
     return keras.saving.load_model(MODEL_PATH, compile=False, safe_mode=True)
-
-
-def preprocess(rgb_0_255: np.ndarray) -> np.ndarray:
-    """RGB (or gray repeated to RGB) 0..255 -> one grayscale channel, 0..1 (ITU-R BT.601 luma)."""
-    rgb = np.asarray(rgb_0_255, np.float32)
-    gray = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
-    return (gray / 255.0)[..., None].astype(np.float32)

@@ -23,6 +23,13 @@ _TORCH_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 _TORCH_STD = np.array([0.229, 0.224, 0.225], np.float32)
 
 
+def luma(rgb: np.ndarray) -> np.ndarray:
+    """ITU-R BT.601 luma of RGB (H, W, 3); a gray image (all channels equal) passes through unchanged."""
+    if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2]):
+        return rgb[..., 0]
+    return rgb @ LUMA_WEIGHTS
+
+
 @dataclass(frozen=True)
 class Preset:
     name: str
@@ -33,7 +40,7 @@ class Preset:
         """RGB (H, W, 3) on 0..255 -> the model's input (H, W, channels), float32."""
         rgb = np.asarray(rgb_0_255, np.float32)
         if channels == 1:
-            return _PRESET_FUNCTIONS[self.name](rgb @ LUMA_WEIGHTS, gray=True)[..., None].astype(np.float32)
+            return _PRESET_FUNCTIONS[self.name](luma(rgb), gray=True)[..., None].astype(np.float32)
         if channels != 3:
             raise ValueError(f"preprocessing presets take 1- or 3-channel models, not {channels} channels")
         return _PRESET_FUNCTIONS[self.name](rgb, gray=False).astype(np.float32)

@@ -87,7 +87,7 @@ MODELS: dict[str, ModelSource] = {
             description="A small CNN this repository trains on Fashion-MNIST; 10 garment classes, 28x28 grayscale.",
             input_size=(fashion_mnist.INPUT_SIZE, fashion_mnist.INPUT_SIZE),
             channels=1,
-            preprocess=fashion_mnist.preprocess,
+            preprocess=partial(PRESETS["unit"].apply, channels=1),
             class_names=lambda: fashion_mnist.CLASS_NAMES,
             load=fashion_mnist.load,
             preprocessing="luma (ITU-R BT.601) divided by 255: 0..1 grayscale, as in training",

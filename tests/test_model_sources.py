@@ -155,3 +155,10 @@ def test_layer_listing_counts_every_parameter_and_recommends_a_spatial_layer():
         [keras.Input((8, 8, 3)), wide, squeezed, keras.layers.Flatten(), keras.layers.Dense(2)]
     )
     assert models.default_cam_layer(one_by_one) == "wide"  # a 1x1 map cannot say where
+
+
+def test_a_gray_image_feeds_a_gray_model_exactly():
+    levels = np.arange(256, dtype=np.float32).reshape(16, 16, 1)
+    repeated = np.repeat(levels, 3, axis=-1)  # how a grayscale image reaches the presets
+    np.testing.assert_array_equal(models.PRESETS["raw"].apply(repeated, channels=1), levels)
+    np.testing.assert_array_equal(models.MODELS["fashion_mnist_cnn"].preprocess(repeated), levels / np.float32(255))
