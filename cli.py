@@ -41,6 +41,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="for a model file: unit, symmetric, caffe, torch or raw (default: guessed from the model)",
     )
+    parser.add_argument(
+        "--download-weights", action="store_true", help="fetch a Keras Applications model's weights if missing"
+    )
     parser.add_argument("--class-names", type=Path, default=None, help="for a model file: JSON or TXT class names")
     window = parser.add_mutually_exclusive_group()
     window.add_argument("--window", default=None, help="LOW,HIGH stored values shown as 0..255 (16-bit images)")
@@ -104,9 +107,14 @@ def model_source(args: argparse.Namespace):
             source = models.get_source(name)
         except ValueError as error:
             raise CliError(str(error)) from None
+        if source.unavailable_reason() and args.download_weights and source.download:
+            try:
+                source.download()
+            except models.WeightsUnavailableError as error:
+                raise CliError(f"{name}: {error}") from None
         reason = source.unavailable_reason()
         if reason:
-            raise CliError(f"{name} is unavailable: {reason}")
+            raise CliError(f"{name} is unavailable: {reason} (or pass --download-weights on a machine that is online)")
         return source, None
     path = Path(name)
     try:

@@ -1,18 +1,42 @@
 """Keras Applications with their ImageNet weights, when the weights are on this machine.
 
 Keras downloads weights into its cache (``$KERAS_HOME/models``, by default ``~/.keras/models``)
-the first time a model is built with ``weights="imagenet"``. The app never downloads on its
-own: a model whose weights file is missing is listed as unavailable, with the command that
-fetches it on a machine that is online (or the file name to copy into the cache).
+the first time a model is built with ``weights="imagenet"``. The app never downloads unasked: a
+model whose weights file is missing is listed as unavailable, with the command that fetches it on
+a machine that is online (or the file name to copy into the cache), and :meth:`download` fetches
+it when the user asks and the machine is online.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import keras
+
+
+class WeightsUnavailableError(RuntimeError):
+    """The model's weights are not on this machine; the message says how to add them."""
+
+
+DOWNLOAD_TIMEOUT_S = 60.0
+_DOWNLOAD_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _socket_timeout(seconds: float) -> Iterator[None]:
+    """Bound Keras' urllib download, which has no timeout of its own (Streamlit's sockets set theirs)."""
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(previous)
 
 
 @dataclass(frozen=True)
@@ -34,6 +58,19 @@ class KerasApplication:
         constructor = getattr(keras.applications, self.constructor)
         return constructor(weights=weights, include_top=True, input_shape=(self.input_size, self.input_size, 3))
 
+    def download(self, timeout_s: float = DOWNLOAD_TIMEOUT_S) -> None:
+        """Fetch the ImageNet weights into the Keras cache (needs internet access to Google's storage)."""
+        constructor = getattr(keras.applications, self.constructor)
+        with _DOWNLOAD_LOCK, _socket_timeout(timeout_s):
+            try:
+                constructor(weights="imagenet", include_top=True)
+            except Exception as error:  # Keras wraps every network failure in a bare Exception
+                how_to = self.unavailable_reason() or ""
+                raise WeightsUnavailableError(
+                    f"downloading {self.weights_file} failed ({str(error).splitlines()[0][:200]}). "
+                    f"{how_to[:1].upper()}{how_to[1:]}"
+                ) from None
+
     def unavailable_reason(self) -> str | None:
         """None when the ImageNet weights are in the Keras cache; otherwise what is missing and how to add it."""
         if weights_path(self).exists():
@@ -44,10 +81,6 @@ class KerasApplication:
             f"`python -c \"import keras; keras.applications.{self.constructor}(weights='imagenet')\"` "
             f"and copy the file from its ~/.keras/models to that folder."
         )
-
-
-class WeightsUnavailableError(RuntimeError):
-    """The model's weights are not on this machine; the message says how to add them."""
 
 
 def keras_cache_dir() -> Path:

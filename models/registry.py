@@ -40,6 +40,8 @@ class ModelSource:
     """Which bundled samples suit this model (see ``imaging.SAMPLES``)."""
     unavailable_reason: Callable[[], str | None] = lambda: None
     """None when the model can be loaded here; otherwise why not and what to do."""
+    download: Callable[[], None] | None = None
+    """Fetches what an unavailable model lacks, when the machine is online (raises with the reason if not)."""
 
     def black_image(self) -> np.ndarray:
         """A black image in the model's input space: the Integrated Gradients baseline."""
@@ -64,6 +66,7 @@ def _keras_application_source(app: KerasApplication) -> ModelSource:
         preprocessing=f"{preset.label}: {preset.description}",
         group="Keras Applications",
         unavailable_reason=app.unavailable_reason,
+        download=app.download,
     )
 
 

@@ -127,3 +127,18 @@ def test_the_model_choice_survives_a_page_change(app):
     assert "Fashion-MNIST" in " ".join(m.value for m in at.markdown)
     at.switch_page("pages/compare.py").run()
     assert at.selectbox(key="model").value == "fashion_mnist_cnn"
+
+
+def test_the_download_button_reports_an_offline_machine(app, monkeypatch, tmp_path):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+
+    def offline(**kwargs):
+        raise Exception("URL fetch failure: Name or service not known")
+
+    monkeypatch.setattr(keras.applications, "VGG16", offline)
+    at = app.run()
+    at.selectbox(key="model").set_value("vgg16").run()
+    at.button(key="download_vgg16").click().run()
+    assert_clean(at)
+    assert any("downloading vgg16_weights" in error.value for error in at.error)
+    assert at.selectbox(key="model").value == "vgg16"

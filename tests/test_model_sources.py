@@ -162,3 +162,28 @@ def test_a_gray_image_feeds_a_gray_model_exactly():
     repeated = np.repeat(levels, 3, axis=-1)  # how a grayscale image reaches the presets
     np.testing.assert_array_equal(models.PRESETS["raw"].apply(repeated, channels=1), levels)
     np.testing.assert_array_equal(models.MODELS["fashion_mnist_cnn"].preprocess(repeated), levels / np.float32(255))
+
+
+def test_download_failure_says_why_and_success_makes_the_model_available(monkeypatch, tmp_path):
+    import socket
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    app, source = models.APPLICATIONS["mobilenet_v2"], models.MODELS["mobilenet_v2"]
+
+    def offline(**kwargs):
+        raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- Name or service not known")
+
+    monkeypatch.setattr(keras.applications, "MobileNetV2", offline)
+    with pytest.raises(
+        models.WeightsUnavailableError, match=r"downloading .* failed \(URL fetch failure.*On a machine"
+    ):
+        source.download()
+    assert socket.getdefaulttimeout() is None, "the download's socket timeout leaked"
+
+    def online(**kwargs):  # what Keras does when it can reach the storage: the file lands in its cache
+        (tmp_path / "models").mkdir(exist_ok=True)
+        (tmp_path / "models" / app.weights_file).write_bytes(b"weights")
+
+    monkeypatch.setattr(keras.applications, "MobileNetV2", online)
+    source.download()
+    assert source.unavailable_reason() is None

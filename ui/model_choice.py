@@ -165,6 +165,20 @@ def layer_ui(model: keras.Model, model_name: str) -> str | None:
     )
 
 
+def download_ui(source: models.ModelSource) -> None:
+    """A button that fetches the missing weights, for a machine that is online."""
+    if source.download is None:
+        return
+    if st.sidebar.button("Download the weights (needs internet)", key=f"download_{source.name}"):
+        try:
+            with st.spinner(f"Downloading the weights of {source.label}…"):
+                source.download()
+        except models.WeightsUnavailableError as error:
+            st.sidebar.error(str(error), icon=":material/cloud_off:")
+        else:
+            st.rerun()
+
+
 def model_ui() -> ChosenModel | None:
     """The sidebar's model section; None until a usable model is chosen (the sidebar says why)."""
     _keep_across_pages()
@@ -182,6 +196,7 @@ def model_ui() -> ChosenModel | None:
         reason = source.unavailable_reason()
         if reason:
             st.sidebar.warning(f"{source.label} is unavailable: {reason}", icon=":material/cloud_off:")
+            download_ui(source)
             return None
         with st.spinner(f"Loading {source.label}… (the first start converts or traces it)"):
             model = load_model(source.name)
