@@ -186,8 +186,13 @@ def target_ui(prediction: Prediction) -> int:
         st.caption(f"One output: the maps explain {names[0]}; signed maps show evidence against it in blue.")
     top = prediction.ranked()[:5]
     rest = sorted((i for i in range(len(names)) if i not in top), key=lambda i: names[i].lower())
+    # Keyed by what the labels say: a keyed selectbox whose value survives a rerun keeps showing its old
+    # label, which would show a stale probability or class name after a new image or a names upload.
     return st.selectbox(
-        "Explain class", top + rest, key="target", format_func=lambda i: f"{names[i]} · {prediction.confidence(i)}"
+        "Explain class",
+        top + rest,
+        key=f"target_{content_key(prediction.outputs, np.array(names))[:12]}",
+        format_func=lambda i: f"{names[i]} · {prediction.confidence(i)}",
     )
 
 

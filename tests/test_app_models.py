@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import FER_CLASSES, ROOT
-from tests.test_app import assert_clean, map_images
+from tests.test_app import assert_clean, map_images, target_box
 
 TIMEOUT = 300
 
@@ -36,13 +36,13 @@ def test_an_uploaded_third_party_model_gets_a_guess_names_and_maps(app, fer_mode
     assert preprocessing.value == "unit" and "Guessed 0..1" in sidebar_text(at)
     assert at.selectbox(key="sample_fashion-mnist").value  # a grayscale model is offered grayscale samples
     assert len(map_images(at)) == 2
-    assert at.selectbox(key="target").format_func(at.selectbox(key="target").value).startswith("class ")
+    assert target_box(at).format_func(target_box(at).value).startswith("class ")
 
     preprocessing.set_value("symmetric").run()  # what fer was trained with
     names = "\n".join(FER_CLASSES).encode()
     at.file_uploader(key="class_names_upload").upload("emotions.txt", names, "text/plain").run()
     assert_clean(at)
-    assert at.selectbox(key="target").format_func(at.selectbox(key="target").value).split(" · ")[0] in FER_CLASSES
+    assert target_box(at).format_func(target_box(at).value).split(" · ")[0] in FER_CLASSES
     assert len(map_images(at)) == 2
 
     # The choice is remembered for this model when the user looks at another model and comes back.
@@ -68,7 +68,7 @@ def test_a_lambda_model_upload_is_refused_and_the_previous_model_stays(app, fer_
     errors = " ".join(error.value for error in at.error)
     assert "shift.keras" in errors and "Lambda layer ('shift')" in errors
     assert "Still using emotion_model.hdf5" in sidebar_text(at)
-    assert at.selectbox(key="target").value is not None
+    assert target_box(at).value is not None
 
 
 def test_a_keras_application_without_weights_says_why_and_how(app, monkeypatch, tmp_path):
@@ -91,10 +91,8 @@ def test_the_16_bit_mri_sample_gets_a_window_control_that_changes_what_the_model
     before = at.session_state["_cache_results"].bytes
     mode = next(radio for radio in at.radio if radio.key.startswith("intensity_"))
     mode.set_value("window").run()
-    level = next(number for number in at.number_input if number.key.startswith("level_"))
-    width = next(number for number in at.number_input if number.key.startswith("width_"))
-    level.set_value(2000.0).run()
-    width.set_value(4000.0).run()
+    next(number for number in at.number_input if number.key.startswith("level_")).set_value(2000.0).run()
+    next(number for number in at.number_input if number.key.startswith("width_")).set_value(4000.0).run()
     assert_clean(at)
     assert at.session_state["_cache_results"].bytes > before, "a new window must give the model a new input"
     assert len(map_images(at)) == 1
