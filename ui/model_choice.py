@@ -21,7 +21,6 @@ from ui.cache import load_model
 UPLOAD = "upload"
 MODEL_UPLOAD_MB = 200  # a ResNet50 .keras is ~100 MB; images keep the global, smaller limit
 _UPLOADED = "_uploaded_model"
-_PRESET_CHOICES = "_preprocessing_by_model"
 _CLASS_NAMES = "_class_names_by_model"
 _KEPT_KEYS = ("model",)
 _KEPT_PREFIXES = ("layer_", "preprocessing_")
@@ -69,18 +68,17 @@ def _uploaded_file(data: bytes, filename: str) -> models.ModelFile:
 
 
 def preprocessing_ui(digest: str, guess: models.PresetGuess) -> str:
-    """The preset for this model: the guess until the user picks another; remembered per model file."""
-    remembered: dict[str, str] = st.session_state.setdefault(_PRESET_CHOICES, {})
+    """The preset for this model: the guess until the user picks another, remembered per model file (the
+    widget is keyed by the file's digest and its value kept by :func:`_keep_across_pages`)."""
     presets, key = list(models.PRESETS), f"preprocessing_{digest[:12]}"
     preset = st.sidebar.selectbox(
         "Preprocessing",
         presets,
         format_func=lambda name: models.PRESETS[name].label + (" (guess)" if name == guess.preset else ""),
         key=key,
-        **_initial_index(key, presets.index(remembered.get(digest, guess.preset))),
+        **_initial_index(key, presets.index(guess.preset)),
         help="How pixels were scaled when the model was trained. A wrong choice gives confident nonsense.",
     )
-    remembered[digest] = preset
     st.sidebar.caption(f"Guessed {models.PRESETS[guess.preset].label}: {guess.reason}.")
     return preset
 
