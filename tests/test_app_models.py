@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import keras
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -140,3 +142,38 @@ def test_the_download_button_reports_an_offline_machine(app, monkeypatch, tmp_pa
     assert_clean(at)
     assert any("downloading vgg16_weights" in error.value for error in at.error)
     assert at.selectbox(key="model").value == "vgg16"
+
+
+def head_model(tmp_path, units: int, activation: str) -> bytes:
+    init = keras.initializers.GlorotUniform(seed=3)
+    model = keras.Sequential(
+        [
+            keras.Input((16, 16, 3)),
+            keras.layers.Conv2D(4, 3, activation="relu", kernel_initializer=init),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(units, activation=activation, kernel_initializer=init),
+        ]
+    )
+    model.save(tmp_path / "head.keras")
+    return (tmp_path / "head.keras").read_bytes()
+
+
+def chart_spec(at: AppTest) -> str:
+    """The prediction chart's Vega-Lite specification (titles and encodings; the data travel apart) as text."""
+    return json.dumps(json.loads(at.get("vega_lite_chart")[0].proto.spec))
+
+
+@pytest.mark.parametrize(
+    ("units", "title", "options"),
+    [(1, "Binary prediction", 1), (4, "each probability on its own", 4)],
+)
+def test_the_chart_and_class_picker_follow_the_output_kind(app, tmp_path, units, title, options):
+    at = app.run()
+    at.multiselect(key="methods").set_value(["saliency"]).run()
+    at = upload_model(at, "head.keras", head_model(tmp_path, units, "sigmoid"))
+    assert_clean(at)
+    assert title in chart_spec(at)
+    assert len(target_box(at).options) == options
+    if units == 1:
+        assert any("One output" in caption.value for caption in at.caption)
+    assert len(map_images(at)) == 1

@@ -6,12 +6,13 @@ import json
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 from PIL import Image
 
 import cli
-from tests.conftest import ROOT
+from tests.conftest import FER_CLASSES, ROOT
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +75,49 @@ def test_bad_options_give_one_line(coffee_jpeg, tmp_path, capsys):
     assert "lime" in lines[0] and "missing.png" in lines[1] and "1000" in lines[2] and "nope" in lines[3]
 
 
-def test_list_models(capsys):
+def test_list_models(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     assert cli.main(["--list-models"]) == 0
-    assert capsys.readouterr().out.startswith("efficientnet_lite0\t224x224x3\t")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("efficientnet_lite0\t224x224x3\t") and lines[0].endswith("\tavailable")
+    assert len(lines) == 10 and any(line.startswith("xception\t299x299x3") and "unavailable" in line for line in lines)
+
+
+def test_a_model_file_with_class_names_and_a_16_bit_window(fer_model_bytes, tmp_path):
+    model = tmp_path / "emotion_model.h5"
+    model.write_bytes(fer_model_bytes)
+    names = tmp_path / "emotions.json"
+    names.write_text(json.dumps(list(FER_CLASSES)))
+    scan = tmp_path / "scan.png"
+    Image.fromarray(np.tile(np.arange(1000, 4000, 47, dtype=np.uint16), (64, 1))).save(scan)
+    out = tmp_path / "out"
+    args = ["--model", str(model), "--class-names", str(names), "--preprocessing", "symmetric"]
+    assert (
+        cli.main([str(scan), *args, "--window", "1000,4000", "--methods", "saliency,gradcam", "--out", str(out)]) == 0
+    )
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model"].startswith("upload-") and summary["output_kind"] == "softmax"
+    assert summary["preprocessing"].startswith("-1..1") and summary["preprocessing_guess"]["preset"] == "unit"
+    assert summary["window"] == [1000.0, 4000.0]
+    assert {entry["label"] for entry in summary["top5"]} <= set(FER_CLASSES)
+    with np.load(out / "maps.npz") as maps:
+        assert maps["gradcam"].shape == (64, 64)
+
+
+def test_model_file_and_unavailable_model_errors_are_one_line(coffee_jpeg, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty-keras-home"))
+    shift = keras.layers.Lambda(lambda x: x + 1.0, name="shift")
+    lambda_model = keras.Sequential([keras.Input((8, 8, 3)), shift, keras.layers.Flatten(), keras.layers.Dense(2)])
+    lambda_model.save(tmp_path / "shift.keras")
+    (tmp_path / "names.txt").write_text("a\nb\nc\n")
+    out = str(tmp_path / "out")
+    assert cli.main([str(coffee_jpeg), "--model", str(tmp_path / "shift.keras"), "--out", out]) == 1
+    assert cli.main([str(coffee_jpeg), "--model", "resnet50", "--out", out]) == 1
+    assert cli.main([str(coffee_jpeg), "--model", "efficientnet_lite0", "--preprocessing", "unit", "--out", out]) == 1
+    assert cli.main([str(coffee_jpeg), "--window", "9,1", "--out", out]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 4 and all(line.startswith("error: ") for line in lines)
+    assert "Lambda layer ('shift')" in lines[0]
+    assert "resnet50 is unavailable" in lines[1] and "--download-weights" in lines[1]
+    assert "apply to a model file" in lines[2]
+    assert "low < high" in lines[3]
