@@ -71,13 +71,14 @@ INTENSITY_MODES = {
 }
 
 
-def intensity_ui(loaded: imaging.LoadedImage, image_id: str) -> imaging.Window:
+def intensity_ui(loaded: imaging.LoadedImage) -> imaging.Window:
     """How stored values become 0..255: offered for grayscale and deeper-than-8-bit images.
 
     Widget keys carry the image's id, so a new image starts from its own range.
     """
     if not loaded.grayscale and loaded.bit_depth == 8:
         return loaded.default_window
+    image_id = content_key(loaded.values)[:12]
     full = imaging.full_range(loaded.values)
     with st.sidebar.expander("Intensity window", expanded=loaded.bit_depth > 8):
         st.caption(f"{loaded.bit_depth}-bit values {full.low:g}..{full.high:g}; the window maps to 0..255.")
@@ -344,7 +345,7 @@ def main() -> None:
     chosen = model_ui()
     # The image and method widgets are drawn even without a usable model, so that they keep their values.
     picked = image_ui(chosen.source.sample_kind if chosen else "photo")
-    window = intensity_ui(picked.loaded, content_key(picked.loaded.values)[:12]) if picked else None
+    window = intensity_ui(picked.loaded) if picked else None
     methods = methods_ui()
     display = display_ui()
     if chosen is None:

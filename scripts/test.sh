@@ -22,4 +22,4 @@ echo "Lint: ruff check and ruff format --check"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 echo "Tests"
-exec .venv/bin/python -m pytest "$@"
+exec .venv/bin/python -m pytest --durations=10 "$@"  # the slowest tests, to keep CI well under 20 minutes
