@@ -163,6 +163,8 @@ def run(args: argparse.Namespace) -> dict:
     image = imaging.resize_for_model(imaging.apply_window(loaded.values, window), source.input_size)
     inputs = source.preprocess(image)
     outputs = explainers.predict(model, inputs[None])[0]
+    if not np.isfinite(outputs).all():
+        raise CliError("the model's outputs for this image are NaN or infinite; check --preprocessing or the model")
     kind = explainers.output_kind(model)
     probabilities = explainers.probabilities(model, outputs)
     if args.target is not None and not 0 <= args.target < len(outputs):

@@ -41,7 +41,8 @@ class Window:
 def full_range(values: np.ndarray) -> Window:
     """The window from the image's darkest to its brightest value."""
     low, high = float(values.min()), float(values.max())
-    return Window(low, high) if high > low else Window(low, low + 1)
+    # A flat image still needs a window; at 1e16, low + 1 == low, hence the relative step.
+    return Window(low, high) if high > low else Window(low, low + max(1.0, abs(low)))
 
 
 def percentile_window(values: np.ndarray, percentiles: tuple[float, float] = DEFAULT_PERCENTILES) -> Window:
@@ -52,6 +53,8 @@ def percentile_window(values: np.ndarray, percentiles: tuple[float, float] = DEF
 
 def apply_window(values: np.ndarray, window: Window) -> np.ndarray:
     """Stored values (H, W, C) -> float32 RGB (H, W, 3) on 0..255; single channels are repeated."""
-    scaled = (np.asarray(values, np.float32) - np.float32(window.low)) * np.float32(255.0 / window.width)
+    low, high = np.float32(window.low), np.float32(window.high)
+    # Clipping first keeps float images with extreme values from overflowing into inf - inf = NaN.
+    scaled = (np.clip(np.asarray(values, np.float32), low, high) - low) * np.float32(255.0 / window.width)
     scaled = np.clip(scaled, 0.0, 255.0)
     return np.repeat(scaled, 3, axis=-1) if scaled.shape[-1] == 1 else scaled

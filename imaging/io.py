@@ -54,6 +54,8 @@ def _stored_values(image: Image.Image, notes: list[str]) -> tuple[np.ndarray, in
     mode = image.mode
     if mode in _DEEP_MODES:
         values = np.asarray(image, np.float32)[..., None]
+        if not np.isfinite(values).all():
+            raise ImageError("The image holds NaN or infinite values, which no window can show.")
         if mode == "F":
             depth = 32
         elif mode.startswith("I;16") or float(values.max()) <= 65535:
@@ -71,6 +73,8 @@ def _stored_values(image: Image.Image, notes: list[str]) -> tuple[np.ndarray, in
             return np.asarray(image.convert("L"), np.float32)[..., None], 8
     if mode in ("L", "1"):
         return np.asarray(image.convert("L"), np.float32)[..., None], 8
+    if mode == "CMYK":
+        notes.append("CMYK converted to RGB without its colour profile, so colours are approximate")
     return np.asarray(image.convert("RGB"), np.float32), 8
 
 

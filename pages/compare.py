@@ -357,6 +357,13 @@ def main() -> None:
     image = imaging.resize_for_model(imaging.apply_window(picked.loaded.values, window), source.input_size)
     inputs = source.preprocess(image)
     outputs = explainers.predict(chosen.model, inputs[None])[0]
+    if not np.isfinite(outputs).all():
+        st.error(
+            "The model's outputs for this image are NaN or infinite, so there is nothing to explain. "
+            "Check the preprocessing (a wrong scale can overflow) or the model file.",
+            icon=":material/error:",
+        )
+        return
     prediction = Prediction(
         explainers.output_kind(chosen.model),
         outputs,

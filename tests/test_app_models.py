@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import keras
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -177,3 +178,16 @@ def test_the_chart_and_class_picker_follow_the_output_kind(app, tmp_path, units,
     if units == 1:
         assert any("One output" in caption.value for caption in at.caption)
     assert len(map_images(at)) == 1
+
+
+def test_a_model_with_nan_outputs_gets_a_message_not_maps(app, tmp_path):
+    model = keras.Sequential(
+        [keras.Input((16, 16, 3)), keras.layers.Conv2D(2, 3), keras.layers.Flatten(), keras.layers.Dense(3)]
+    )
+    kernel, bias = model.layers[-1].get_weights()
+    model.layers[-1].set_weights([np.full_like(kernel, np.nan), bias])
+    model.save(tmp_path / "broken.keras")
+    at = upload_model(app.run(), "broken.keras", (tmp_path / "broken.keras").read_bytes())
+    assert_clean(at)
+    assert any("NaN or infinite" in error.value for error in at.error)
+    assert not map_images(at)

@@ -160,3 +160,21 @@ def test_figure_is_a_png_with_the_map_drawn():
     png = imaging.map_figure_png(image, attribution, signed=False, title="Saliency · test", caption="0.1 s")
     figure = Image.open(io.BytesIO(png))
     assert figure.format == "PNG" and figure.width > 200
+
+
+def test_cmyk_animated_multipage_and_one_pixel_images_load_and_say_what_was_done():
+    cmyk = imaging.load_image(encode(Image.new("CMYK", (6, 6), (0, 255, 255, 0)), "JPEG"))
+    assert cmyk.values.shape == (6, 6, 3) and any("CMYK" in note for note in cmyk.notes)
+    np.testing.assert_allclose(cmyk.values[0, 0], [255, 0, 0], atol=2)  # no magenta/yellow ink left = red
+
+    frames = [Image.new("RGB", (8, 8), colour) for colour in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
+    gif = imaging.load_image(encode(frames[0], "GIF", save_all=True, append_images=frames[1:]))
+    assert "first of 3 frames used" in gif.notes
+    tiff = imaging.load_image(encode(frames[0], "TIFF", save_all=True, append_images=frames[1:]))
+    assert "first of 3 frames used" in tiff.notes
+    np.testing.assert_array_equal(tiff.values[0, 0], [255, 0, 0])
+
+    dot = imaging.load_image(encode(Image.new("RGB", (1, 1), (10, 20, 30)), "PNG"))
+    resized = imaging.resize_for_model(dot.pixels, (224, 224))
+    assert resized.shape == (224, 224, 3)
+    np.testing.assert_allclose(resized[100, 100], [10, 20, 30], atol=1e-3)

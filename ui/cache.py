@@ -15,11 +15,13 @@ import explainers
 import models
 
 SESSION_CACHE_BYTES = 256 << 20
+SHARED_MODELS = 3
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=SHARED_MODELS)
 def load_model(name: str) -> keras.Model:
-    """One instance per model for the whole server; the engine's compiled functions hang off it.
+    """One instance per model for the whole server, at most ``SHARED_MODELS`` at once (VGG16 alone takes
+    over 500 MB); the engine's compiled functions hang off it.
 
     Tracing happens here, behind the loading spinner, so the first image is not slowed by it.
     """
