@@ -44,7 +44,7 @@ METHODS = (
     "smoothgrad_squared",
     "guided_gradcam",
 )
-LAYERS = ("head_relu6", "block15_project_bn", "block11_add")
+LAYERS = ("head_relu6", "block15_project_bn", "block10_add")  # 7x7, 7x7 and 14x14
 
 
 def inputs_cycle(source: models.ModelSource):

@@ -1,4 +1,5 @@
-"""The real app in a real browser: headless Debian Chromium uploads a photo, sees four maps, opens the Model page."""
+"""The real app in a real browser (headless Debian Chromium): an upload and its four maps, the Model page,
+a change of image mid-computation, and four sessions at once."""
 
 from __future__ import annotations
 
@@ -43,8 +44,8 @@ def test_upload_a_photo_and_see_four_maps(server, tmp_path):
             assert page.locator("[data-testid='stException']").count() == 0
             for index in range(5):
                 assert maps.nth(index).evaluate("img => img.complete && img.naturalWidth > 0")
-            text = page.locator("[data-testid='stMain']").inner_text()
-            assert "Egyptian Mau" in text or "cat" in text
+            target = page.get_by_role("combobox", name="Explain class")
+            expect(target).to_have_value(re.compile(r"^Egyptian Mau · "))
             # EXPLORER_SCREENSHOT=docs/screenshot.png refreshes the README's picture from this very run.
             page.screenshot(path=os.environ.get("EXPLORER_SCREENSHOT", str(tmp_path / "compare.png")))
 
@@ -82,6 +83,53 @@ def test_changing_the_image_mid_computation_does_not_wedge_the_app(server):
             expect(page.locator("[data-testid='stStatusWidget']")).to_be_hidden(timeout=240_000)
             expect(maps).to_have_count(5, timeout=60_000)
             assert page.locator("[data-testid='stException']").count() == 0
-            assert "drilling rig" in page.locator("[data-testid='stMain']").inner_text()
+            expect(page.get_by_role("combobox", name="Explain class")).to_have_value(re.compile(r"^drilling rig · "))
+        finally:
+            browser.close()
+
+
+# Each photo's top-1 class with the bundled model (the whole image resized to 224, as the page does).
+CONCURRENT_PHOTOS = {
+    "chelsea": "Egyptian Mau",
+    "coffee": "espresso",
+    "rocket": "drilling rig",
+    "astronaut": "bobsleigh",
+}
+
+
+def test_four_concurrent_sessions_each_get_maps_of_their_own_image(server, tmp_path):
+    """Four browser sessions upload different photos at the same time; each sees only its own maps."""
+    from playwright.sync_api import expect, sync_playwright
+
+    files = {}
+    for name in CONCURRENT_PHOTOS:
+        files[name] = tmp_path / f"{name}.png"
+        Image.fromarray(getattr(skimage.data, name)()).save(files[name])
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            pages = {}
+            for name in CONCURRENT_PHOTOS:  # separate contexts: separate cookies, separate Streamlit sessions
+                page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+                page.goto(server)
+                pages[name] = page
+            for page in pages.values():
+                upload = page.get_by_text("Upload", exact=True)
+                expect(upload).to_be_visible(timeout=240_000)
+                upload.click()
+                expect(page.locator("input[type=file]")).to_have_count(1, timeout=60_000)
+            for name, page in pages.items():  # all four uploads go in before any maps are done
+                page.locator("input[type=file]").set_input_files(files[name])
+            for name, page in pages.items():
+                expect(page.get_by_text(f"{name}.png, as the model sees it")).to_be_visible(timeout=600_000)
+                expect(page.get_by_text("Download raw maps (.npz)")).to_be_visible(timeout=600_000)
+                expect(page.locator("[data-testid='stImage'] img")).to_have_count(5, timeout=60_000)
+            for name, page in pages.items():
+                assert page.locator("[data-testid='stException']").count() == 0, name
+                target = page.get_by_role("combobox", name="Explain class")
+                expect(target).to_have_value(re.compile(f"^{CONCURRENT_PHOTOS[name]} · "))  # its own top class
+                text = page.locator("[data-testid='stMain']").inner_text()
+                others = [other for other in CONCURRENT_PHOTOS if other != name]
+                assert not any(f"{other}.png" in text for other in others), f"{name} sees another session's image"
         finally:
             browser.close()
