@@ -32,6 +32,12 @@ def map_images(at: AppTest) -> list:
     return [image for image in at.get("image") if "as the model sees it" not in str(image.proto)]
 
 
+def run_light(at: AppTest, methods: tuple[str, ...] = ("gradcam",)) -> AppTest:
+    """The first run with one cheap method: tests that do not look at the default four skip their cost."""
+    at.session_state["methods"] = list(methods)
+    return at.run()
+
+
 def target_box(at: AppTest):
     """The "Explain class" picker (its key changes with the prediction it lists)."""
     return next(box for box in at.selectbox if box.key and box.key.startswith("target_"))
@@ -69,7 +75,7 @@ def test_display_changes_reuse_results_and_a_new_target_computes(app):
 
 
 def test_changing_methods(app):
-    at = app.run()
+    at = run_light(app)
     at.multiselect(key="methods").set_value(["gradcam", "saliency"]).run()
     assert_clean(at)
     assert len(map_images(at)) == 2
@@ -85,7 +91,7 @@ def test_changing_methods(app):
 
 
 def test_upload_a_photo(app):
-    at = app.run()
+    at = run_light(app)
     at.radio(key="image_source").set_value("Upload").run()
     at.multiselect(key="methods").set_value(["saliency", "gradcam"]).run()
     at.file_uploader(key="upload").upload("chelsea.png", png_bytes(skimage.data.chelsea()), "image/png").run()
@@ -95,7 +101,7 @@ def test_upload_a_photo(app):
 
 
 def test_a_non_image_upload_gives_a_message_and_keeps_the_last_image(app):
-    at = app.run()
+    at = run_light(app)
     at.radio(key="image_source").set_value("Upload").run()
     at.multiselect(key="methods").set_value(["gradcam"]).run()
     at.file_uploader(key="upload").upload("cat.png", png_bytes(skimage.data.chelsea()), "image/png").run()

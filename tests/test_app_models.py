@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import FER_CLASSES, ROOT
-from tests.test_app import assert_clean, map_images, target_box
+from tests.test_app import assert_clean, map_images, run_light, target_box
 
 TIMEOUT = 300
 
@@ -30,7 +30,7 @@ def sidebar_text(at: AppTest) -> str:
 
 
 def test_an_uploaded_third_party_model_gets_a_guess_names_and_maps(app, fer_model_bytes):
-    at = app.run()
+    at = run_light(app)
     at.multiselect(key="methods").set_value(["saliency", "gradcam"]).run()
     at = upload_model(at, "emotion_model.hdf5", fer_model_bytes)
     assert_clean(at)
@@ -65,7 +65,7 @@ def lambda_model_bytes(tmp_path) -> bytes:
 
 
 def test_a_lambda_model_upload_is_refused_and_the_previous_model_stays(app, fer_model_bytes, tmp_path):
-    at = upload_model(app.run(), "emotion_model.hdf5", fer_model_bytes)
+    at = upload_model(run_light(app), "emotion_model.hdf5", fer_model_bytes)
     at.file_uploader(key="model_upload").upload("shift.keras", lambda_model_bytes(tmp_path), "application/zip").run()
     assert_clean(at)
     errors = " ".join(error.value for error in at.error)
@@ -76,7 +76,7 @@ def test_a_lambda_model_upload_is_refused_and_the_previous_model_stays(app, fer_
 
 def test_a_keras_application_without_weights_says_why_and_how(app, monkeypatch, tmp_path):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    at = app.run()
+    at = run_light(app)
     at.selectbox(key="model").set_value("resnet50").run()
     assert_clean(at)
     warning = " ".join(w.value for w in at.warning)
@@ -86,7 +86,7 @@ def test_a_keras_application_without_weights_says_why_and_how(app, monkeypatch, 
 
 
 def test_the_16_bit_mri_sample_gets_a_window_control_that_changes_what_the_model_sees(app):
-    at = app.run()
+    at = run_light(app)
     at.multiselect(key="methods").set_value(["gradcam"]).run()
     at.selectbox(key="sample_photo").set_value("mri").run()
     assert_clean(at)
@@ -102,7 +102,7 @@ def test_the_16_bit_mri_sample_gets_a_window_control_that_changes_what_the_model
 
 
 def test_the_model_page_lists_layers_by_block_and_finds_the_cam_layer(app):
-    at = app.run()
+    at = run_light(app)
     at.switch_page("pages/model.py").run()
     assert_clean(at)
     text = " ".join(m.value for m in at.markdown)
@@ -120,7 +120,7 @@ def test_the_model_page_lists_layers_by_block_and_finds_the_cam_layer(app):
 
 
 def test_the_model_choice_survives_a_page_change(app):
-    at = app.run()
+    at = run_light(app)
     at.selectbox(key="model").set_value("fashion_mnist_cnn").run()
     at.switch_page("pages/model.py").run()
     assert_clean(at)
@@ -137,7 +137,7 @@ def test_the_download_button_reports_an_offline_machine(app, monkeypatch, tmp_pa
         raise Exception("URL fetch failure: Name or service not known")
 
     monkeypatch.setattr(keras.applications, "VGG16", offline)
-    at = app.run()
+    at = run_light(app)
     at.selectbox(key="model").set_value("vgg16").run()
     at.button(key="download_vgg16").click().run()
     assert_clean(at)
@@ -169,7 +169,7 @@ def chart_spec(at: AppTest) -> str:
     [(1, "Binary prediction", 1), (4, "each probability on its own", 4)],
 )
 def test_the_chart_and_class_picker_follow_the_output_kind(app, tmp_path, units, title, options):
-    at = app.run()
+    at = run_light(app)
     at.multiselect(key="methods").set_value(["saliency"]).run()
     at = upload_model(at, "head.keras", head_model(tmp_path, units, "sigmoid"))
     assert_clean(at)
@@ -187,7 +187,19 @@ def test_a_model_with_nan_outputs_gets_a_message_not_maps(app, tmp_path):
     kernel, bias = model.layers[-1].get_weights()
     model.layers[-1].set_weights([np.full_like(kernel, np.nan), bias])
     model.save(tmp_path / "broken.keras")
-    at = upload_model(app.run(), "broken.keras", (tmp_path / "broken.keras").read_bytes())
+    at = upload_model(run_light(app), "broken.keras", (tmp_path / "broken.keras").read_bytes())
     assert_clean(at)
     assert any("NaN or infinite" in error.value for error in at.error)
     assert not map_images(at)
+
+
+def test_a_model_without_conv_layers_disables_cam_methods_and_keeps_the_others(app, tmp_path):
+    dense_only = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    dense_only.save(tmp_path / "dense.keras")
+    at = run_light(app)
+    at.multiselect(key="methods").set_value(["saliency", "gradcam", "integrated_gradients"]).run()
+    at = upload_model(at, "dense.keras", (tmp_path / "dense.keras").read_bytes())
+    assert_clean(at)
+    warnings = " ".join(warning.value for warning in at.warning)
+    assert "no layer with a spatial output" in warnings and "Grad-CAM needs a conv layer" in warnings
+    assert len(map_images(at)) == 2  # saliency and Integrated Gradients
