@@ -123,12 +123,9 @@ def model_source(args: argparse.Namespace):
         preset = args.preprocessing or guess.preset
         if preset not in models.PRESETS:
             raise CliError(f"unknown preprocessing {preset!r}; choose from {', '.join(models.PRESETS)}")
-        outputs = len(models.uploaded_source(file, preset).class_names())
         names = None
         if args.class_names:
-            names = models.check_class_count(
-                models.parse_class_names(args.class_names.read_bytes(), args.class_names.name), outputs
-            )
+            names = models.parse_class_names(args.class_names.read_bytes(), args.class_names.name)
         return models.uploaded_source(file, preset, names), guess
     except (models.ModelFileError, models.ClassNamesError) as error:
         raise CliError(f"{path}: {error}") from None

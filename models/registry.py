@@ -11,7 +11,7 @@ import numpy as np
 
 from models import efficientnet_lite, fashion_mnist
 from models.cache import load_or_build
-from models.class_names import imagenet_class_names, numbered_class_names
+from models.class_names import check_class_count, imagenet_class_names, numbered_class_names
 from models.keras_applications import APPLICATIONS, KerasApplication
 from models.preprocessing import PRESETS
 from models.uploaded import ModelFile, ModelFileError
@@ -105,7 +105,11 @@ DEFAULT_INPUT_SIZE = 224
 
 
 def uploaded_source(file: ModelFile, preset: str, class_names: tuple[str, ...] | None = None) -> ModelSource:
-    """A user's model as a source like the others: size and channels read from it, preprocessing chosen."""
+    """A user's model as a source like the others: size and channels read from it, preprocessing chosen.
+
+    Raises ``ModelFileError`` for a model that is not an image classifier, ``ClassNamesError`` when the
+    names do not fit its outputs.
+    """
     model = file.model
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise ModelFileError(
@@ -121,7 +125,10 @@ def uploaded_source(file: ModelFile, preset: str, class_names: tuple[str, ...] |
     if len(output_shape) != 2:
         raise ModelFileError(f"The model's output has shape {output_shape[1:]}; a classifier outputs (classes,).")
     outputs = int(output_shape[1])
-    names = class_names or (("positive class",) if outputs == 1 else numbered_class_names(outputs))
+    if class_names:
+        names = check_class_count(class_names, outputs)
+    else:
+        names = ("positive class",) if outputs == 1 else numbered_class_names(outputs)
     size = (height or DEFAULT_INPUT_SIZE, width or DEFAULT_INPUT_SIZE)
     chosen = PRESETS[preset]
     return ModelSource(

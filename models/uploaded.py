@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,6 +42,11 @@ class ModelFile:
     filename: str
     digest: str
     """SHA-256 of the file: identifies the model in caches and remembered settings."""
+
+    @property
+    def output_count(self) -> int:
+        """The number of values the model outputs: classes, or 1 for a single sigmoid or score."""
+        return math.prod(d or 1 for d in self.model.outputs[0].shape[1:])
 
 
 def _layer_configs(config: object) -> Iterator[dict]:
