@@ -39,6 +39,11 @@ class LayerInfo:
         return self.path.rsplit("/", 1)[-1]
 
     @property
+    def shape_text(self) -> str:
+        """The output shape without the batch dimension, e.g. ``7x7x1280`` (``—`` when it has none)."""
+        return "—" if self.output_shape is None else "x".join(str(d) for d in self.output_shape[1:])
+
+    @property
     def is_spatial(self) -> bool:
         """A 4-D output, (batch, height, width, channels): usable by the CAM methods."""
         return self.output_shape is not None and len(self.output_shape) == 4

@@ -10,11 +10,7 @@ import models
 from ui.model_choice import ChosenModel, model_ui
 
 
-def _shape(shape: tuple | None) -> str:
-    return "—" if shape is None else "x".join(str(d) for d in shape[1:])
-
-
-def summary_ui(chosen: ChosenModel) -> None:
+def summary_ui(chosen: ChosenModel, layers: list[models.LayerInfo]) -> None:
     model, source = chosen.model, chosen.source
     st.markdown(f"**{source.label}** — {source.description}")
     names = source.class_names()
@@ -24,7 +20,7 @@ def summary_ui(chosen: ChosenModel) -> None:
     columns[0].metric("Parameters", f"{model.count_params():,}")
     columns[1].metric("Input", f"{height}x{width}x{source.channels}")
     columns[2].metric("Outputs", len(names) if kind != "binary" else "1 (binary)")
-    columns[3].metric("Layers", len(models.describe_layers(model)))
+    columns[3].metric("Layers", len(layers))
     st.markdown(f"**Output:** {explainers.OUTPUT_KINDS[kind]}.")
     st.markdown(f"**Preprocessing:** {source.preprocessing}.")
     if chosen.preset_guess is not None:
@@ -44,8 +40,8 @@ def cam_layer_ui(chosen: ChosenModel, layers: list[models.LayerInfo]) -> None:
     cell = chosen.source.input_size[0] // (info.output_shape[1] or 1)
     note = "the recommended layer" if info.path == recommended else f"the recommended one is {recommended}"
     st.markdown(
-        f"**CAM layer:** `{info.path}` ({info.class_name}, output {_shape(info.output_shape)}) in block "
-        f"**{info.block}**, layer {position + 1} of {len(layers)}; {note}. Its {_shape(info.output_shape)} map is "
+        f"**CAM layer:** `{info.path}` ({info.class_name}, output {info.shape_text}) in block "
+        f"**{info.block}**, layer {position + 1} of {len(layers)}; {note}. Its {info.shape_text} map is "
         f"upsampled to the input, so each cell covers about {cell} pixels across."
     )
 
@@ -61,7 +57,7 @@ def layers_ui(chosen: ChosenModel, layers: list[models.LayerInfo]) -> None:
             "block": [info.block for info in layers],
             "layer": [info.path for info in layers],
             "type": [info.class_name for info in layers],
-            "output shape": [_shape(info.output_shape) for info in layers],
+            "output shape": [info.shape_text for info in layers],
             "parameters": [info.parameters for info in layers],
             "CAM": [
                 "★ chosen" if info.path == chosen.layer else "usable" if info.is_spatial else "" for info in layers
@@ -93,7 +89,7 @@ def main() -> None:
         st.info("Choose a model in the sidebar: the sidebar says what is missing.")
         return
     layers = models.describe_layers(chosen.model)
-    summary_ui(chosen)
+    summary_ui(chosen, layers)
     cam_layer_ui(chosen, layers)
     layers_ui(chosen, layers)
 

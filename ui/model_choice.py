@@ -127,13 +127,8 @@ def uploaded_model_ui() -> tuple[models.ModelSource, models.PresetGuess] | None:
         return None
     guess = models.guess_preset(file.model)
     preset = preprocessing_ui(file.digest, guess)
-    outputs = len(models.uploaded_source(file, preset).class_names())
-    names = class_names_ui(file.digest, outputs)
+    names = class_names_ui(file.digest, file.output_count)
     return models.uploaded_source(file, preset, names), guess
-
-
-def _shape(shape: tuple) -> str:
-    return "x".join(str(d) for d in shape[1:])
 
 
 def layer_ui(model: keras.Model, model_name: str) -> str | None:
@@ -149,7 +144,7 @@ def layer_ui(model: keras.Model, model_name: str) -> str | None:
     def describe(path: str) -> str:
         info = by_path[path]
         mark = " ★ recommended" if path == recommended else ""
-        return f"{info.block} › {info.name} · {_shape(info.output_shape)}{mark}"
+        return f"{info.block} › {info.name} · {info.shape_text}{mark}"
 
     key = f"layer_{model_name}"
     return st.sidebar.selectbox(
