@@ -84,6 +84,16 @@ def build_three_shapes(input_shape=(12, 12, 3)) -> dict[str, keras.Model]:
     return {"sequential": sequential, "functional": functional, "nested": nested}
 
 
+def save_lambda_model(path: Path) -> Path:
+    """A small model with a Lambda layer named ``shift`` (Python code in the file), saved at ``path``."""
+    shift = keras.layers.Lambda(lambda x: x + 1.0, name="shift")
+    model = keras.Sequential(
+        [keras.Input((8, 8, 3)), shift, keras.layers.Conv2D(2, 3), keras.layers.Flatten(), keras.layers.Dense(2)]
+    )
+    model.save(path)
+    return path
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import FER_CLASSES, ROOT
+from tests.conftest import FER_CLASSES, ROOT, save_lambda_model
 from tests.test_app import assert_clean, map_images, run_light, target_box
 
 TIMEOUT = 300
@@ -55,18 +55,11 @@ def test_an_uploaded_third_party_model_gets_a_guess_names_and_maps(app, fer_mode
     assert at.selectbox(key=f"preprocessing_{digest}").value == "symmetric"
 
 
-def lambda_model_bytes(tmp_path) -> bytes:
-    shift = keras.layers.Lambda(lambda x: x + 1.0, name="shift")
-    model = keras.Sequential(
-        [keras.Input((8, 8, 3)), shift, keras.layers.Conv2D(2, 3), keras.layers.Flatten(), keras.layers.Dense(2)]
-    )
-    model.save(tmp_path / "lambda.keras")
-    return (tmp_path / "lambda.keras").read_bytes()
-
-
 def test_a_lambda_model_upload_is_refused_and_the_previous_model_stays(app, fer_model_bytes, tmp_path):
     at = upload_model(run_light(app), "emotion_model.hdf5", fer_model_bytes)
-    at.file_uploader(key="model_upload").upload("shift.keras", lambda_model_bytes(tmp_path), "application/zip").run()
+    at.file_uploader(key="model_upload").upload(
+        "shift.keras", save_lambda_model(tmp_path / "shift.keras").read_bytes(), "application/zip"
+    ).run()
     assert_clean(at)
     errors = " ".join(error.value for error in at.error)
     assert "shift.keras" in errors and "Lambda layer ('shift')" in errors

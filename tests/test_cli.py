@@ -6,13 +6,12 @@ import json
 import subprocess
 import sys
 
-import keras
 import numpy as np
 import pytest
 from PIL import Image
 
 import cli
-from tests.conftest import FER_CLASSES, ROOT
+from tests.conftest import FER_CLASSES, ROOT, save_lambda_model
 
 
 @pytest.fixture(scope="module")
@@ -106,9 +105,7 @@ def test_a_model_file_with_class_names_and_a_16_bit_window(fer_model_bytes, tmp_
 
 def test_model_file_and_unavailable_model_errors_are_one_line(coffee_jpeg, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty-keras-home"))
-    shift = keras.layers.Lambda(lambda x: x + 1.0, name="shift")
-    lambda_model = keras.Sequential([keras.Input((8, 8, 3)), shift, keras.layers.Flatten(), keras.layers.Dense(2)])
-    lambda_model.save(tmp_path / "shift.keras")
+    save_lambda_model(tmp_path / "shift.keras")
     (tmp_path / "names.txt").write_text("a\nb\nc\n")
     out = str(tmp_path / "out")
     assert cli.main([str(coffee_jpeg), "--model", str(tmp_path / "shift.keras"), "--out", out]) == 1
