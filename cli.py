@@ -17,6 +17,7 @@ import io
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the terminal
@@ -118,7 +119,8 @@ def model_source(args: argparse.Namespace):
         return source, None
     path = Path(name)
     try:
-        file = models.load_model_file(path.read_bytes(), path.name)
+        data = read_checked(path, lambda size: models.check_model_file(path.name, size))
+        file = models.load_model_file(data, path.name)
         guess = models.guess_preset(file.model)
         preset = args.preprocessing or guess.preset
         if preset not in models.PRESETS:
@@ -131,13 +133,18 @@ def model_source(args: argparse.Namespace):
         raise CliError(f"{path}: {error}") from None
 
 
-def read_image(path: str) -> imaging.LoadedImage:
+def read_checked(path: Path, check_size: Callable[[int], None]) -> bytes:
+    """The file's bytes once ``check_size`` has accepted its size: a file over a limit is never read."""
     try:
-        data = Path(path).read_bytes()
+        check_size(path.stat().st_size)
+        return path.read_bytes()
     except OSError as error:
         raise CliError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def read_image(path: str) -> imaging.LoadedImage:
     try:
-        return imaging.load_image(data)
+        return imaging.load_image(read_checked(Path(path), imaging.check_image_size))
     except imaging.ImageError as error:
         raise CliError(f"{path}: {error}") from None
 

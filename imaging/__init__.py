@@ -1,13 +1,22 @@
 """Reading images, the bundled sample gallery, and drawing attribution maps. No Streamlit import."""
 
 from imaging.intensity import DEFAULT_PERCENTILES, Window, apply_window, full_range, percentile_window
-from imaging.io import MAX_PIXELS, ImageError, LoadedImage, load_image, resize_for_model
+from imaging.io import (
+    MAX_IMAGE_BYTES,
+    MAX_PIXELS,
+    ImageError,
+    LoadedImage,
+    check_image_size,
+    load_image,
+    resize_for_model,
+)
 from imaging.render import COLORMAPS, NORMALISATIONS, map_figure_png, normalise, overlay_rgb
 from imaging.samples import SAMPLES, Sample, load_sample, samples_for
 
 __all__ = [
     "COLORMAPS",
     "DEFAULT_PERCENTILES",
+    "MAX_IMAGE_BYTES",
     "MAX_PIXELS",
     "NORMALISATIONS",
     "SAMPLES",
@@ -16,6 +25,7 @@ __all__ = [
     "Sample",
     "Window",
     "apply_window",
+    "check_image_size",
     "full_range",
     "load_image",
     "load_sample",

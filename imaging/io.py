@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ ACCEPTED_FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "WEBP", "GIF")
 EXIF_ORIENTATION = 0x0112
 _DEEP_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 MAX_PIXELS = 50_000_000  # decompression-bomb guard: a 7000x7000 photo is fine, 30000x30000 is not
+MAX_IMAGE_BYTES = 50 << 20  # a 5000x5000 uncompressed 16-bit scan fits; the image uploader says the same
 
 
 class ImageError(ValueError):
@@ -50,6 +52,15 @@ class LoadedImage:
         return apply_window(self.values, self.default_window)
 
 
+def check_image_size(size: int) -> None:
+    """Refuse an empty file, or one over :data:`MAX_IMAGE_BYTES` before it is read or decoded."""
+    if size == 0:
+        raise ImageError("The file is empty.")
+    if size > MAX_IMAGE_BYTES:
+        megabytes = math.ceil(size / 2**20 * 10) / 10  # rounded up: a file just over the limit reads as over it
+        raise ImageError(f"The file is {megabytes:.1f} MB, over the {MAX_IMAGE_BYTES >> 20} MB limit for images.")
+
+
 def _stored_values(image: Image.Image, notes: list[str]) -> tuple[np.ndarray, int]:
     mode = image.mode
     if mode in _DEEP_MODES:
@@ -82,10 +93,9 @@ def load_image(data: bytes) -> LoadedImage:
     """Decode ``data``: EXIF orientation applied, alpha flattened, stored values kept (see :class:`LoadedImage`).
 
     Raises :class:`ImageError` for anything that is not a readable image of a supported format,
-    or that decodes to more than :data:`MAX_PIXELS` pixels.
+    that is larger than :data:`MAX_IMAGE_BYTES`, or that decodes to more than :data:`MAX_PIXELS` pixels.
     """
-    if not data:
-        raise ImageError("The file is empty.")
+    check_image_size(len(data))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -24,6 +24,7 @@ from keras.src.legacy.saving.legacy_h5_format import load_model_from_hdf5
 from keras.src.saving.saving_lib import load_model as load_keras_zip
 
 MODEL_EXTENSIONS = (".keras", ".h5", ".hdf5")
+MAX_MODEL_BYTES = 200 << 20  # a ResNet50 .keras is ~100 MB; also the server's upload limit (.streamlit/config.toml)
 # Layers whose configuration holds Python code or TensorFlow ops rather than a description.
 _CODE_LAYERS = {
     "Lambda": "a Lambda layer holds Python code",
@@ -101,13 +102,21 @@ def _keras_error(error: Exception) -> ModelFileError:
     return ModelFileError(f"Keras could not rebuild this model: {text.splitlines()[0][:300] if text else error!r}")
 
 
+def check_model_file(filename: str, size: int) -> None:
+    """Refuse a file by its name and size alone, before it is read: wrong extension, empty, or too large."""
+    if not filename.lower().endswith(MODEL_EXTENSIONS):
+        raise ModelFileError(f"{filename}: upload a .keras or .h5 model file.")
+    if size == 0:
+        raise ModelFileError(f"{filename} is empty.")
+    if size > MAX_MODEL_BYTES:
+        megabytes, limit = math.ceil(size / 2**20), MAX_MODEL_BYTES >> 20  # rounded up: just over reads as over
+        raise ModelFileError(f"{filename} is {megabytes} MB, over the {limit} MB limit for model files.")
+
+
 def load_model_file(data: bytes, filename: str) -> ModelFile:
     """Load a whole model saved by Keras (``.keras``, or legacy ``.h5``) in safe mode, without compiling it."""
+    check_model_file(filename, len(data))
     lowered = filename.lower()
-    if not lowered.endswith(MODEL_EXTENSIONS):
-        raise ModelFileError(f"{filename}: upload a .keras or .h5 model file.")
-    if not data:
-        raise ModelFileError(f"{filename} is empty.")
     try:
         if lowered.endswith(".keras"):
             _refuse_code_layers(_keras_config(data))

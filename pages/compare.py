@@ -18,6 +18,7 @@ from ui.model_choice import ChosenModel, model_ui
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "tif", "tiff", "webp"]
 MAPS_PER_ROW = 4
+_LAST_GOOD_IMAGE = "last_good_image"
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,8 @@ class PickedImage:
 
 
 def image_ui(sample_kind: str) -> PickedImage | None:
-    """A bundled sample that suits the model, or an upload. A bad upload keeps the last good image on screen."""
+    """A bundled sample that suits the model, or an upload. Until a good upload arrives, the last good image
+    (and so its maps) stays on screen."""
     choice = st.sidebar.radio("Image", ["Sample", "Upload"], horizontal=True, key="image_source")
     if choice == "Sample":
         kind = sample_kind
@@ -45,23 +47,32 @@ def image_ui(sample_kind: str) -> PickedImage | None:
         st.sidebar.caption(f"Source: {imaging.SAMPLES[name].credit}")
         picked = PickedImage(imaging.load_sample(name), imaging.SAMPLES[name].label)
     else:
-        upload = st.sidebar.file_uploader("Your image", type=UPLOAD_TYPES, key="upload")
+        upload = st.sidebar.file_uploader(
+            "Your image", type=UPLOAD_TYPES, key="upload", max_upload_size=imaging.MAX_IMAGE_BYTES >> 20
+        )
         if upload is None:
-            st.info("Upload a PNG, JPEG, BMP, TIFF or WebP image in the sidebar, or pick a sample.")
-            return None
+            st.info(
+                f"Upload a PNG, JPEG, BMP, TIFF or WebP image (up to {imaging.MAX_IMAGE_BYTES >> 20} MB) "
+                "in the sidebar, or pick a sample."
+            )
+            return _previous_image()
         try:
             loaded = imaging.load_image(upload.getvalue())
         except imaging.ImageError as error:
             st.error(f"**{upload.name}** cannot be used. {error}", icon=":material/broken_image:")
-            previous = st.session_state.get("last_good_image")
-            if previous is not None:
-                st.caption(f"Still showing the previous image, {previous.title}.")
-            return previous
+            return _previous_image()
         for note in loaded.notes:
             st.sidebar.caption(f"Note: {note}.")
         picked = PickedImage(loaded, upload.name)
-    st.session_state["last_good_image"] = picked
+    st.session_state[_LAST_GOOD_IMAGE] = picked
     return picked
+
+
+def _previous_image() -> PickedImage | None:
+    previous: PickedImage | None = st.session_state.get(_LAST_GOOD_IMAGE)
+    if previous is not None:
+        st.caption(f"Still showing the previous image, {previous.title}.")
+    return previous
 
 
 INTENSITY_MODES = {

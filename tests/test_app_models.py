@@ -55,16 +55,34 @@ def test_an_uploaded_third_party_model_gets_a_guess_names_and_maps(app, fer_mode
     assert at.selectbox(key=f"preprocessing_{digest}").value == "symmetric"
 
 
-def test_a_lambda_model_upload_is_refused_and_the_previous_model_stays(app, fer_model_bytes, tmp_path):
+def unusable_models(tmp_path) -> dict[str, tuple[bytes, str]]:
+    """Model files the page must refuse, each with a piece of the message that says why."""
+    first, second = keras.Input((8, 8, 3)), keras.Input((8, 8, 3))
+    two_inputs = keras.Model([first, second], keras.layers.Concatenate()([first, second]))
+    inputs = keras.Input((8, 8, 3))
+    features = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(inputs))
+    two_outputs = keras.Model(inputs, [keras.layers.Dense(2)(features), keras.layers.Dense(3)(features)])
+    for model, name in ((two_inputs, "two_inputs.keras"), (two_outputs, "two_outputs.h5")):
+        model.save(tmp_path / name)
+    return {
+        "shift.keras": (save_lambda_model(tmp_path / "shift.keras").read_bytes(), "Lambda layer ('shift')"),
+        "two_inputs.keras": ((tmp_path / "two_inputs.keras").read_bytes(), "2 inputs and 1 outputs"),
+        "two_outputs.h5": ((tmp_path / "two_outputs.h5").read_bytes(), "1 inputs and 2 outputs"),
+        "notes.keras": (b"PK\x03\x04 my notes, not a model", "not a Keras 3 .keras file"),
+        "photo.h5": (b"\x89PNG\r\n\x1a\n not a model either", "not an HDF5"),
+    }
+
+
+def test_unusable_model_uploads_are_refused_and_the_previous_model_stays(app, fer_model_bytes, tmp_path):
     at = upload_model(run_light(app), "emotion_model.hdf5", fer_model_bytes)
-    at.file_uploader(key="model_upload").upload(
-        "shift.keras", save_lambda_model(tmp_path / "shift.keras").read_bytes(), "application/zip"
-    ).run()
-    assert_clean(at)
-    errors = " ".join(error.value for error in at.error)
-    assert "shift.keras" in errors and "Lambda layer ('shift')" in errors
-    assert "Still using emotion_model.hdf5" in sidebar_text(at)
-    assert target_box(at).value is not None
+    for filename, (data, message) in unusable_models(tmp_path).items():
+        at.file_uploader(key="model_upload").upload(filename, data, "application/octet-stream").run()
+        assert_clean(at)
+        errors = " ".join(error.value for error in at.error)
+        assert filename in errors and message in errors, (filename, errors)
+        assert "Still using emotion_model.hdf5" in sidebar_text(at)
+        assert at.session_state["_uploaded_model"].filename == "emotion_model.hdf5"
+        assert target_box(at).value is not None and len(map_images(at)) == 1
 
 
 def test_a_keras_application_without_weights_says_why_and_how(app, monkeypatch, tmp_path):

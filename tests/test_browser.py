@@ -1,5 +1,5 @@
 """The real app in a real browser (headless Debian Chromium): an upload and its four maps, the Model page,
-a change of image mid-computation, and four sessions at once."""
+a change of image mid-computation, four sessions at once, and the upload size limits."""
 
 from __future__ import annotations
 
@@ -11,14 +11,16 @@ import pytest
 import skimage.data
 from PIL import Image
 
+import imaging
+import models
 from tests.live_server import CHROMIUM, CHROMIUM_ARGS, streamlit_server
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def server(bundled_model, tmp_path):  # bundled_model: the weights are converted before the server starts
-    with streamlit_server(tmp_path / "streamlit.log") as url:
+@pytest.fixture(scope="module")
+def server(bundled_model, tmp_path_factory):  # bundled_model: the weights are converted before the server starts
+    with streamlit_server(tmp_path_factory.mktemp("server") / "streamlit.log") as url:
         yield url
 
 
@@ -110,6 +112,54 @@ def test_four_concurrent_sessions_each_get_maps_of_their_own_image(server, tmp_p
             expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible(timeout=60_000)
             model_picker = page.locator("[data-testid='stSidebar']").get_by_role("combobox", name="Model")
             expect(model_picker).to_have_value(re.compile("EfficientNet-Lite0"))  # the choice survived the page change
+            assert page.locator("[data-testid='stException']").count() == 0
+        finally:
+            browser.close()
+
+
+def test_upload_limits_are_the_ones_the_page_states(server, tmp_path):
+    """An image over its limit is refused in the browser and the previous maps stay; a model file over the
+    image limit but under its own (200 MB) is accepted by the server, which once refused it with HTTP 413."""
+    import keras
+    from playwright.sync_api import expect, sync_playwright
+
+    huge_image = tmp_path / "huge.png"
+    huge_image.write_bytes(b"\x89PNG" + bytes(imaging.MAX_IMAGE_BYTES + 1024))
+    big_model = tmp_path / "big.keras"
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(8, 3, activation="relu", name="conv")(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dense(3700, activation="relu")(x)  # 14 M parameters: a 55 MB file
+    x = keras.layers.Dense(3700, activation="relu")(x)
+    keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x)).save(big_model)
+    assert imaging.MAX_IMAGE_BYTES < big_model.stat().st_size < models.MAX_MODEL_BYTES
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1100})
+            page.goto(server)
+            maps = page.locator("[data-testid='stImage'] img")
+            expect(maps).to_have_count(5, timeout=240_000)
+            sidebar = page.locator("[data-testid='stSidebar']")
+            sidebar.get_by_text("Upload", exact=True).click()
+            expect(page.get_by_text("Still showing the previous image, Coffee cup")).to_be_visible(timeout=60_000)
+            page.locator("[data-testid='stFileUploader']").filter(has_text="Your image").locator(
+                "input[type=file]"
+            ).set_input_files(huge_image)
+            limit = imaging.MAX_IMAGE_BYTES >> 20
+            expect(sidebar.get_by_text(re.compile(f"File must be {limit}.0MB or smaller"))).to_be_visible()
+            expect(maps).to_have_count(5)  # the sample's maps are still there
+
+            sidebar.get_by_role("combobox", name="Model").click()
+            page.get_by_role("option", name="Your own model (.keras or .h5)…").click()
+            model_upload = page.locator("[data-testid='stFileUploader']").filter(has_text="Model file")
+            expect(model_upload).to_be_visible(timeout=60_000)
+            model_upload.locator("input[type=file]").set_input_files(big_model)
+            expect(sidebar.get_by_text("Guessed 0..1")).to_be_visible(timeout=120_000)
+            expect(sidebar.get_by_text("status code 413")).to_have_count(0)
+            target = page.get_by_role("combobox", name="Explain class")
+            expect(target).to_have_value(re.compile("^class "), timeout=120_000)  # the uploaded model's classes
             assert page.locator("[data-testid='stException']").count() == 0
         finally:
             browser.close()

@@ -11,7 +11,9 @@ import pytest
 from PIL import Image
 
 import cli
-from tests.conftest import FER_CLASSES, ROOT, save_lambda_model
+import imaging
+import models
+from tests.conftest import FER_CLASSES, ROOT, bomb_png, save_lambda_model
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +120,26 @@ def test_model_file_and_unavailable_model_errors_are_one_line(coffee_jpeg, tmp_p
     assert "resnet50 is unavailable" in lines[1] and "--download-weights" in lines[1]
     assert "apply to a model file" in lines[2]
     assert "low < high" in lines[3]
+
+
+def sparse_file(path, size: int):
+    """A file that reports ``size`` bytes without taking them on disk."""
+    with path.open("wb") as file:
+        file.truncate(size)
+    return path
+
+
+def test_bombs_and_files_over_the_limits_give_one_line(coffee_jpeg, tmp_path, capsys):
+    (tmp_path / "bomb.png").write_bytes(bomb_png())
+    huge_image = sparse_file(tmp_path / "huge.tif", imaging.MAX_IMAGE_BYTES + 1)
+    huge_model = sparse_file(tmp_path / "huge.keras", models.MAX_MODEL_BYTES + 1)
+    out = str(tmp_path / "out")
+    assert cli.main([str(tmp_path / "bomb.png"), "--out", out]) == 1
+    assert cli.main([str(huge_image), "--out", out]) == 1
+    assert cli.main([str(coffee_jpeg), "--model", str(huge_model), "--out", out]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 3 and all(line.startswith("error: ") for line in lines)
+    assert "bomb.png: The image is too large to decode safely" in lines[0]
+    assert "huge.tif: The file is 50.1 MB, over the 50 MB limit for images" in lines[1]
+    assert "huge.keras is 201 MB, over the 200 MB limit for model files" in lines[2]
+    assert not (tmp_path / "out").exists()

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 import imaging
+from tests.conftest import bomb_png
 
 
 def encode(image: Image.Image, fmt: str, **params) -> bytes:
@@ -113,10 +114,21 @@ def test_bad_files_raise_our_error_with_a_readable_message(data, message):
         imaging.load_image(data)
 
 
-def test_decompression_bombs_are_refused_before_decoding(monkeypatch):
-    monkeypatch.setattr(imaging.io, "MAX_PIXELS", 100)
-    with pytest.raises(imaging.ImageError, match="limit"):
-        imaging.load_image(encode(Image.new("RGB", (20, 20)), "PNG"))
+def test_decompression_bombs_are_refused_before_decoding():
+    small = bomb_png(40, 30)
+    assert imaging.load_image(small).values.shape == (30, 40, 1)  # the builder makes PNGs Pillow decodes
+    with pytest.raises(imaging.ImageError, match="8000x8000 pixels; the limit is 50 megapixels"):
+        imaging.load_image(bomb_png(8000, 8000))  # over our limit, under Pillow's own
+    bomb = bomb_png()
+    assert len(bomb) < 200_000
+    with pytest.raises(imaging.ImageError, match="too large to decode safely"):
+        imaging.load_image(bomb)  # so far over that Pillow refuses it when reading the header
+
+
+def test_files_over_the_size_limit_are_refused_before_decoding():
+    imaging.check_image_size(imaging.MAX_IMAGE_BYTES)
+    with pytest.raises(imaging.ImageError, match=f"over the {imaging.MAX_IMAGE_BYTES >> 20} MB limit for images"):
+        imaging.load_image(encode(gradient_rgb(), "PNG") + bytes(imaging.MAX_IMAGE_BYTES))
 
 
 def test_resize_for_model_keeps_the_whole_image():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 
 import keras
 import numpy as np
@@ -12,7 +13,7 @@ import skimage.data
 import explainers
 import imaging
 import models
-from tests.conftest import FER_CLASSES, build_three_shapes
+from tests.conftest import FER_CLASSES, ROOT, build_three_shapes
 
 
 def saved_bytes(model: keras.Model, path) -> bytes:
@@ -176,3 +177,12 @@ def test_class_names_must_match_the_outputs_and_binary_models_keep_the_positive_
     assert models.check_class_count(("healthy", "lesion"), 1) == ("lesion",)
     assert models.check_class_count(("lesion",), 1) == ("lesion",)
     assert models.numbered_class_names(3) == ("class 0", "class 1", "class 2")
+
+
+def test_the_server_upload_limit_admits_each_uploader_up_to_its_own_limit():
+    """Streamlit's server refuses any upload over ``server.maxUploadSize``, whatever an uploader's own
+    ``max_upload_size`` says (measured: a 29 MB model got HTTP 413 under a 25 MB setting)."""
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    server_limit = config["server"]["maxUploadSize"] << 20
+    assert server_limit == models.MAX_MODEL_BYTES  # the largest: model files
+    assert server_limit > imaging.MAX_IMAGE_BYTES and server_limit > models.MAX_CLASS_NAMES_BYTES

@@ -19,7 +19,6 @@ import models
 from ui.cache import load_model
 
 UPLOAD = "upload"
-MODEL_UPLOAD_MB = 200  # a ResNet50 .keras is ~100 MB; images keep the global, smaller limit
 _UPLOADED = "_uploaded_model"
 _CLASS_NAMES = "_class_names_by_model"
 _KEPT_KEYS = ("model",)
@@ -90,6 +89,7 @@ def class_names_ui(digest: str, outputs: int) -> tuple[str, ...] | None:
         "Class names (optional)",
         type=["json", "txt"],
         key="class_names_upload",
+        max_upload_size=models.MAX_CLASS_NAMES_BYTES >> 20,
         help='A JSON list ["cat", "dog"], a JSON object {"0": "cat"}, or a text file with one name per line.',
     )
     if upload is not None:
@@ -108,7 +108,7 @@ def class_names_ui(digest: str, outputs: int) -> tuple[str, ...] | None:
 def uploaded_model_ui() -> tuple[models.ModelSource, models.PresetGuess] | None:
     """The user's model file; a file that cannot be used leaves the previously uploaded model in place."""
     upload = st.sidebar.file_uploader(
-        "Model file", type=["keras", "h5", "hdf5"], key="model_upload", max_upload_size=MODEL_UPLOAD_MB
+        "Model file", type=["keras", "h5", "hdf5"], key="model_upload", max_upload_size=models.MAX_MODEL_BYTES >> 20
     )
     file: models.ModelFile | None = st.session_state.get(_UPLOADED)
     if upload is not None:
