@@ -217,7 +217,10 @@ class ModelGraph:
     def _compiled(self, key: tuple, build: Callable[[], Callable]) -> Callable:
         with self._lock:
             if key not in self._functions:
-                self._functions[key] = build()
+                function = build()
+                # Traced here, under the lock: threads that first call it together would each trace it.
+                function.get_concrete_function()
+                self._functions[key] = function
             return self._functions[key]
 
     def _signature(self) -> list[tf.TensorSpec]:

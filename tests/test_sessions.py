@@ -1,0 +1,169 @@
+"""Sessions sharing one server: no uploaded byte on disk, a bounded model cache, a shared model used by
+many threads at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import keras
+import numpy as np
+import skimage.data
+from PIL import Image, PngImagePlugin
+
+import explainers
+import models
+from tests.conftest import ROOT, build_three_shapes
+
+MARKER = "explorer-upload-marker-5d1c"  # in every uploaded file, to find any copy of one on disk
+
+
+def marked_uploads(folder: Path) -> Path:
+    """The files tests/write_audit.py uploads, each carrying MARKER."""
+    folder.mkdir()
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Comment", MARKER)
+    Image.fromarray(skimage.data.astronaut()[:64, 200:264]).save(folder / "image.png", pnginfo=text)
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3, name="conv")(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x), name=MARKER.replace("-", "_"))
+    model.save(folder / "model.keras")
+    model.save(folder / "model.h5")
+    (folder / "names.txt").write_text("".join(f"{MARKER}-{index}\n" for index in range(3)))
+    return folder
+
+
+def files_changed_since(folder: Path, start: float, skip: Path) -> list[Path]:
+    changed = []
+    for directory, subdirectories, filenames in os.walk(folder):
+        if Path(directory).is_relative_to(skip):
+            subdirectories.clear()
+            continue
+        for name in filenames:
+            path = Path(directory, name)
+            try:
+                if path.is_file() and not path.is_symlink() and path.stat().st_mtime >= start:
+                    changed.append(path)
+            except OSError:  # a file that vanished while we looked
+                pass
+    return changed
+
+
+def harmless_write(path: Path, home: Path, private_tmp: Path) -> bool:
+    """The writes a session may make, none of them holding what a user uploaded."""
+    cache_home = Path(os.environ["XDG_CACHE_HOME"])
+    return (
+        path == Path(os.devnull)
+        or path.is_relative_to(models.cache.cache_dir())  # the bundled model's conversion cache
+        or path.is_relative_to(home / ".keras")  # Keras writes keras.json, its settings, on import
+        or path in (home / ".config", home / ".config" / "matplotlib", cache_home / "matplotlib")  # folders only
+        or path == private_tmp
+        # TensorFlow's autograph writes the Python source of each function it compiles (the engine's and
+        # Keras' own; an uploaded model carries no Python code: Lambda layers are refused).
+        or (path.parent == private_tmp and path.name.startswith("__autograph_generated_file"))
+    )
+
+
+def test_nothing_uploaded_is_written_to_disk(bundled_model, tmp_path):
+    """Upload an image, a .h5 and a .keras model and class names; compute maps: no write from Python outside
+    the bundled model's cache, and no file changed anywhere writable holds a byte of what was uploaded."""
+    uploads = marked_uploads(tmp_path / "uploads")
+    home, private_tmp = tmp_path / "home", tmp_path / "tmp"
+    home.mkdir()
+    private_tmp.mkdir()
+    env = os.environ | {"HOME": str(home), "TMPDIR": str(private_tmp)}
+    start = time.time() - 1  # file systems keep mtimes coarser than time.time()
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.write_audit", str(uploads)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["problems"] == [] and report["maps"] == 1, report
+
+    unexpected = [path for path in report["written"] if not harmless_write(Path(path), home, private_tmp)]
+    assert unexpected == [], unexpected
+
+    marker = MARKER.encode()
+    for folder in {home, private_tmp, ROOT, Path(tempfile.gettempdir()), models.cache.cache_dir()}:
+        for path in files_changed_since(folder, start, skip=uploads):
+            with path.open("rb") as file:
+                assert marker not in file.read(), f"{path} holds uploaded data"
+
+
+def test_the_shared_model_cache_keeps_at_most_three_models(monkeypatch):
+    """Loading a fourth model evicts the least recently used one, which is loaded again when asked for."""
+    from ui import cache
+
+    loads: list[str] = []
+
+    def fake_source(name: str):
+        class Source:
+            def load(self) -> keras.Model:
+                loads.append(name)
+                return keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(2)])
+
+        return Source()
+
+    monkeypatch.setattr(models, "get_source", fake_source)
+    monkeypatch.setattr(cache.explainers, "warm_up", lambda model: None)
+    cache.load_model.clear()
+    try:
+        first = cache.load_model("a")
+        for name in ("b", "c", "a"):  # "a" used again: "b" is now the least recently used
+            cache.load_model(name)
+        assert cache.load_model("a") is first and loads == ["a", "b", "c"]
+        cache.load_model("d")
+        assert loads == ["a", "b", "c", "d"]
+        cache.load_model("c")
+        cache.load_model("a")
+        assert loads == ["a", "b", "c", "d"], "a model within the limit was reloaded"
+        cache.load_model("b")
+        assert loads[-1] == "b" and len(loads) == 5, "the evicted model was not loaded again"
+        assert np.isfinite(first(np.zeros((1, 4, 4, 1)))).all()
+    finally:
+        cache.load_model.clear()
+
+
+# Deterministic methods whose traces change the shared model while they run: Guided Backprop swaps every
+# ReLU's gradient, every method hooks the softmax to read logits, the CAMs hook the layer they read.
+CONCURRENT_METHODS = ("saliency", "guided_backprop", "gradcam", "gradient_input", "integrated_gradients")
+
+
+def test_one_shared_model_explained_from_many_threads_at_once_gives_each_its_own_answer(rng):
+    """Twenty requests start together on a fresh (untraced) model shared as the app shares it; each gets
+    what the same request gets alone on an identical private model, and the shared layers end unchanged."""
+    shared = build_three_shapes()["nested"]
+    private = build_three_shapes()["nested"]  # the same weights, traced by nobody else
+    images = rng.uniform(-1, 1, (4, 12, 12, 3)).astype(np.float32)
+    requests = [(method, index) for method in CONCURRENT_METHODS for index in range(len(images))]
+    activations = {layer.name: explainers._graph._activation_name(layer) for layer in models.layers.iter_layers(shared)}
+    together = threading.Barrier(len(requests), timeout=300)  # a thread each, all released at once
+
+    def explain(request):
+        method, index = request
+        together.wait()
+        return explainers.explain(shared, images[index], method, target=index % 3).attribution
+
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        concurrent = list(pool.map(explain, requests))
+    for (method, index), attribution in zip(requests, concurrent, strict=True):
+        alone = explainers.explain(private, images[index], method, target=index % 3).attribution
+        np.testing.assert_allclose(attribution, alone, rtol=1e-5, atol=1e-6, err_msg=f"{method} on image {index}")
+    for layer in models.layers.iter_layers(shared):
+        assert "call" not in vars(layer), f"{layer.name} kept a tracing hook"
+    assert activations == {
+        layer.name: explainers._graph._activation_name(layer) for layer in models.layers.iter_layers(shared)
+    }
+    assert "relu" in activations.values() and "softmax" in activations.values()
