@@ -33,7 +33,7 @@ class CliError(Exception):
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="cli.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("image", nargs="?", help="image file (PNG, JPEG, BMP, TIFF or WebP)")
+    parser.add_argument("image", nargs="?", help=f"image file ({imaging.FORMATS_TEXT})")
     parser.add_argument(
         "--model", default=None, help="model name (see --list-models), or a .keras/.h5 file (loaded in safe mode)"
     )

@@ -2,6 +2,8 @@
 
 from imaging.intensity import DEFAULT_PERCENTILES, Window, apply_window, full_range, percentile_window
 from imaging.io import (
+    FORMATS_TEXT,
+    IMAGE_EXTENSIONS,
     MAX_IMAGE_BYTES,
     MAX_PIXELS,
     ImageError,
@@ -16,6 +18,8 @@ from imaging.samples import SAMPLES, Sample, load_sample, samples_for
 __all__ = [
     "COLORMAPS",
     "DEFAULT_PERCENTILES",
+    "FORMATS_TEXT",
+    "IMAGE_EXTENSIONS",
     "MAX_IMAGE_BYTES",
     "MAX_PIXELS",
     "NORMALISATIONS",

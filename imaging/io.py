@@ -13,6 +13,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from imaging.intensity import Window, apply_window, full_range
 
 ACCEPTED_FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "WEBP", "GIF")
+FORMATS_TEXT = "PNG, JPEG, BMP, TIFF, WebP or GIF"
+IMAGE_EXTENSIONS = ("png", "jpg", "jpeg", "bmp", "tif", "tiff", "webp", "gif")
 EXIF_ORIENTATION = 0x0112
 _DEEP_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 MAX_PIXELS = 50_000_000  # decompression-bomb guard: a 7000x7000 photo is fine, 30000x30000 is not
@@ -101,7 +103,7 @@ def load_image(data: bytes) -> LoadedImage:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             if image.format not in ACCEPTED_FORMATS:
-                raise ImageError(f"{image.format} images are not supported; use PNG, JPEG, BMP, TIFF or WebP.")
+                raise ImageError(f"{image.format} images are not supported; use {FORMATS_TEXT}.")
             width, height = image.size
             if width * height > MAX_PIXELS:
                 limit = MAX_PIXELS // 1_000_000
@@ -123,7 +125,7 @@ def load_image(data: bytes) -> LoadedImage:
         limit = MAX_PIXELS // 1_000_000
         raise ImageError(f"The image is too large to decode safely (over {limit} megapixels).") from None
     except UnidentifiedImageError:
-        raise ImageError("This file is not an image we can read (PNG, JPEG, BMP, TIFF or WebP).") from None
+        raise ImageError(f"This file is not an image we can read ({FORMATS_TEXT}).") from None
     except (OSError, ValueError, SyntaxError) as error:
         raise ImageError(f"The image could not be decoded: it may be truncated or corrupt ({error}).") from None
     return LoadedImage(values, image_format, original_mode, bit_depth, tuple(notes))

@@ -16,7 +16,6 @@ import imaging
 from ui.cache import content_key, session_cache
 from ui.model_choice import ChosenModel, model_ui
 
-UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "tif", "tiff", "webp"]
 MAPS_PER_ROW = 4
 _LAST_GOOD_IMAGE = "last_good_image"
 
@@ -47,14 +46,12 @@ def image_ui(sample_kind: str) -> PickedImage | None:
         st.sidebar.caption(f"Source: {imaging.SAMPLES[name].credit}")
         picked = PickedImage(imaging.load_sample(name), imaging.SAMPLES[name].label)
     else:
+        limit_mb = imaging.MAX_IMAGE_BYTES >> 20
         upload = st.sidebar.file_uploader(
-            "Your image", type=UPLOAD_TYPES, key="upload", max_upload_size=imaging.MAX_IMAGE_BYTES >> 20
+            "Your image", type=list(imaging.IMAGE_EXTENSIONS), key="upload", max_upload_size=limit_mb
         )
         if upload is None:
-            st.info(
-                f"Upload a PNG, JPEG, BMP, TIFF or WebP image (up to {imaging.MAX_IMAGE_BYTES >> 20} MB) "
-                "in the sidebar, or pick a sample."
-            )
+            st.info(f"Upload a {imaging.FORMATS_TEXT} image (up to {limit_mb} MB) in the sidebar, or pick a sample.")
             return _previous_image()
         try:
             loaded = imaging.load_image(upload.getvalue())

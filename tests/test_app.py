@@ -119,3 +119,11 @@ def test_bad_image_uploads_give_a_message_and_keep_the_last_image(app):
         assert "Still showing the previous image, cat.png" in " ".join(c.value for c in at.caption)
         assert target_box(at).value in CAT_CLASSES, "the previous image was lost"
         assert len(map_images(at)) == 1
+
+    cat = Image.fromarray(skimage.data.chelsea())
+    gif = io.BytesIO()
+    cat.save(gif, format="GIF", save_all=True, append_images=[cat.transpose(Image.Transpose.ROTATE_180)])
+    at.file_uploader(key="upload").upload("animated.gif", gif.getvalue(), "image/gif").run()
+    assert_clean(at)
+    assert not at.error and "Note: first of 2 frames used." in [c.value for c in at.sidebar.caption]
+    assert target_box(at).value in CAT_CLASSES and len(map_images(at)) == 1

@@ -136,6 +136,31 @@ def test_the_shared_model_cache_keeps_at_most_three_models(monkeypatch):
         cache.load_model.clear()
 
 
+def test_a_session_cache_is_bounded_by_bytes_and_drops_the_least_recently_used():
+    from types import SimpleNamespace
+
+    from ui.cache import SessionCache
+
+    def result(kilobytes: int) -> SimpleNamespace:  # shaped like an Explanation: sized by its map
+        return SimpleNamespace(attribution=np.zeros(kilobytes * 256, np.float32))
+
+    cache = SessionCache(max_bytes=3 * 1024 * 4)
+    for key in ("a", "b", "c"):
+        cache.put(key, result(4))
+    assert len(cache) == 3 and cache.bytes == 3 * 4096
+    assert cache.get("a") is not None  # "a" is now the most recently used; "b" the least
+    computed = []
+    cache.get_or_compute("d", lambda: computed.append("d") or result(4))
+    assert computed == ["d"] and cache.get("b") is None and cache.bytes == 3 * 4096
+    assert all(cache.get(key) is not None for key in ("a", "c", "d"))
+    cache.get_or_compute("d", lambda: computed.append("again") or result(4))
+    assert computed == ["d"], "a cached result was computed again"
+    cache.put("raw", b"x" * 6000)  # bytes count by their length
+    assert cache.bytes <= cache.max_bytes and cache.get("raw") is not None
+    cache.put("huge", result(100))  # over the whole budget: kept alone, so the page can still show it
+    assert len(cache) == 1 and cache.get("huge") is not None
+
+
 # Deterministic methods whose traces change the shared model while they run: Guided Backprop swaps every
 # ReLU's gradient, every method hooks the softmax to read logits, the CAMs hook the layer they read.
 CONCURRENT_METHODS = ("saliency", "guided_backprop", "gradcam", "gradient_input", "integrated_gradients")
