@@ -104,6 +104,10 @@ DEFAULT_INPUT_SIZE = 224
 """Used for a model whose input size is free (fully convolutional)."""
 
 
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def uploaded_source(file: ModelFile, preset: str, class_names: tuple[str, ...] | None = None) -> ModelSource:
     """A user's model as a source like the others: size and channels read from it, preprocessing chosen.
 
@@ -113,7 +117,7 @@ def uploaded_source(file: ModelFile, preset: str, class_names: tuple[str, ...] |
     model = file.model
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise ModelFileError(
-            f"The model has {len(model.inputs)} inputs and {len(model.outputs)} outputs; "
+            f"The model has {_counted(len(model.inputs), 'input')} and {_counted(len(model.outputs), 'output')}; "
             "an image classifier has one of each."
         )
     input_shape, output_shape = tuple(model.inputs[0].shape), tuple(model.outputs[0].shape)

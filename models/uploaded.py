@@ -61,7 +61,9 @@ def _layer_configs(config: object) -> Iterator[dict]:
             yield from _layer_configs(item)
 
 
-def _refuse_code_layers(config: dict) -> None:
+def _refuse_code(config: dict) -> None:
+    """Refuse, before anything is deserialised, a layer that carries code or a class from outside Keras."""
+    foreign: dict[str, str] = {}
     for layer in _layer_configs(config):
         why = _CODE_LAYERS.get(layer.get("class_name"))
         if why:
@@ -70,6 +72,15 @@ def _refuse_code_layers(config: dict) -> None:
                 f"The model has a {layer['class_name']} layer ('{name}'): {why}, and code from an uploaded "
                 "file is never run (Keras safe mode). Replace it with built-in Keras layers and save the model again."
             )
+        module = layer.get("module")  # Keras 3 names each object's module; Keras' own start with "keras"
+        if isinstance(module, str) and module.split(".")[0] not in ("keras", "builtins"):
+            foreign.setdefault(str(layer["class_name"]), module)
+    if foreign:
+        classes = ", ".join(f"{name} (from {module})" for name, module in sorted(foreign.items()))
+        raise ModelFileError(
+            f"The model uses a custom layer or function that is not part of Keras: {classes}. Custom code is "
+            "never loaded from an uploaded file; rebuild the model from built-in Keras layers and save it again."
+        )
 
 
 def _keras_config(data: bytes) -> dict:
@@ -119,7 +130,7 @@ def load_model_file(data: bytes, filename: str) -> ModelFile:
     lowered = filename.lower()
     try:
         if lowered.endswith(".keras"):
-            _refuse_code_layers(_keras_config(data))
+            _refuse_code(_keras_config(data))
             model = load_keras_zip(io.BytesIO(data), compile=False, safe_mode=True)
         else:
             try:
@@ -127,7 +138,7 @@ def load_model_file(data: bytes, filename: str) -> ModelFile:
             except OSError:
                 raise ModelFileError("This is not an HDF5 (.h5) file.") from None
             with file:
-                _refuse_code_layers(_h5_config(file))
+                _refuse_code(_h5_config(file))
                 model = load_model_from_hdf5(file, compile=False, safe_mode=True)
     except ModelFileError:
         raise

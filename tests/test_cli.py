@@ -13,7 +13,7 @@ from PIL import Image
 import cli
 import imaging
 import models
-from tests.conftest import FER_CLASSES, ROOT, bomb_png, save_lambda_model
+from tests.conftest import FER_CLASSES, ROOT, bomb_png, save_lambda_model, unusable_model_files
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +143,37 @@ def test_bombs_and_files_over_the_limits_give_one_line(coffee_jpeg, tmp_path, ca
     assert "huge.tif: The file is 50.1 MB, over the 50 MB limit for images" in lines[1]
     assert "huge.keras is 201 MB, over the 200 MB limit for model files" in lines[2]
     assert not (tmp_path / "out").exists()
+
+
+def test_every_unusable_model_file_gives_one_line(coffee_jpeg, tmp_path, capsys):
+    cases = unusable_model_files(tmp_path)
+    for filename, (data, _) in cases.items():
+        (tmp_path / filename).write_bytes(data)
+        assert cli.main([str(coffee_jpeg), "--model", str(tmp_path / filename), "--out", str(tmp_path / "out")]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == len(cases)
+    for line, (filename, (_, message)) in zip(lines, cases.items(), strict=True):
+        assert line.startswith(f"error: {tmp_path / filename}: ") and message in line, line
+
+
+def test_bad_images_give_one_line_and_odd_ones_load_with_a_note(coffee_jpeg, tmp_path, capsys):
+    coffee = Image.open(coffee_jpeg)
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "cut.jpg").write_bytes(coffee_jpeg.read_bytes()[:2000])
+    for name in ("empty.png", "cut.jpg"):
+        assert cli.main([str(tmp_path / name), "--out", str(tmp_path / "out")]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 2 and "empty.png: The file is empty" in lines[0] and "truncated or corrupt" in lines[1]
+
+    coffee.convert("CMYK").save(tmp_path / "cmyk.jpg")
+    coffee.save(tmp_path / "animated.gif", save_all=True, append_images=[coffee.rotate(180)])
+    coffee.resize((1, 1)).save(tmp_path / "dot.png")
+    expected_notes = {"cmyk.jpg": "CMYK converted to RGB", "animated.gif": "first of 2 frames used", "dot.png": None}
+    for name, note in expected_notes.items():
+        out = tmp_path / name.replace(".", "_")
+        args = ["--model", "fashion_mnist_cnn", "--methods", "saliency", "--out", str(out)]  # a small, quick model
+        assert cli.main([str(tmp_path / name), *args]) == 0, name
+        summary = json.loads((out / "summary.json").read_text())
+        assert (note is None and summary["image_notes"] == []) or any(note in n for n in summary["image_notes"])
+        with np.load(out / "maps.npz") as maps:
+            assert maps["saliency"].shape == (28, 28) and np.isfinite(maps["saliency"]).all()
