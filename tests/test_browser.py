@@ -3,8 +3,10 @@ a change of image mid-computation, four sessions at once, and the upload size li
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,12 +18,37 @@ import models
 from tests.live_server import CHROMIUM, CHROMIUM_ARGS, streamlit_server
 
 pytestmark = pytest.mark.browser
+VIEWPORT = {"width": 1600, "height": 1100}
 
 
 @pytest.fixture(scope="module")
 def server(bundled_model, tmp_path_factory):  # bundled_model: the weights are converted before the server starts
     with streamlit_server(tmp_path_factory.mktemp("server") / "streamlit.log") as url:
         yield url
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator:
+    """Headless Debian Chromium through Playwright, closed on exit."""
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run the README's test command"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def open_app(browser, server: str):
+    """A new session on the app, once the first sample and its four maps are on screen."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(server)
+    expect(page.locator("[data-testid='stImage'] img")).to_have_count(5, timeout=240_000)
+    return page
 
 
 def choose_sample(page, label: str) -> None:
@@ -31,25 +58,19 @@ def choose_sample(page, label: str) -> None:
 
 def test_changing_the_image_mid_computation_does_not_wedge_the_app(server):
     """Switch photos twice while the maps are still computing: the last choice wins, cleanly."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1600, "height": 1100})
-            page.goto(server)
-            maps = page.locator("[data-testid='stImage'] img")
-            expect(maps).to_have_count(5, timeout=240_000)  # the first sample, fully computed
-            choose_sample(page, "Chelsea the cat")
-            expect(page.get_by_text("Computing…").first).to_be_visible(timeout=60_000)
-            choose_sample(page, "Rocket launch")  # while Chelsea's maps are still being computed
-            expect(page.get_by_text("Rocket launch, as the model sees it")).to_be_visible(timeout=120_000)
-            expect(page.locator("[data-testid='stStatusWidget']")).to_be_hidden(timeout=240_000)
-            expect(maps).to_have_count(5, timeout=60_000)
-            assert page.locator("[data-testid='stException']").count() == 0
-            expect(page.get_by_role("combobox", name="Explain class")).to_have_value(re.compile(r"^drilling rig · "))
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = open_app(browser, server)
+        maps = page.locator("[data-testid='stImage'] img")
+        choose_sample(page, "Chelsea the cat")
+        expect(page.get_by_text("Computing…").first).to_be_visible(timeout=60_000)
+        choose_sample(page, "Rocket launch")  # while Chelsea's maps are still being computed
+        expect(page.get_by_text("Rocket launch, as the model sees it")).to_be_visible(timeout=120_000)
+        expect(page.locator("[data-testid='stStatusWidget']")).to_be_hidden(timeout=240_000)
+        expect(maps).to_have_count(5, timeout=60_000)
+        assert page.locator("[data-testid='stException']").count() == 0
+        expect(page.get_by_role("combobox", name="Explain class")).to_have_value(re.compile(r"^drilling rig · "))
 
 
 # Each photo's top-1 class with the bundled model (the whole image resized to 224, as the page does).
@@ -64,64 +85,59 @@ CONCURRENT_PHOTOS = {
 def test_four_concurrent_sessions_each_get_maps_of_their_own_image(server, tmp_path):
     """Four browser sessions upload different photos at the same time; each sees only its own four maps.
     Then one of them opens the Model page, and the model it chose is still chosen."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run the README's test command"
     files = {}
     for name in CONCURRENT_PHOTOS:
         files[name] = tmp_path / f"{name}.png"
         Image.fromarray(getattr(skimage.data, name)()).save(files[name])
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            pages = {}
-            for name in CONCURRENT_PHOTOS:  # separate contexts: separate cookies, separate Streamlit sessions
-                page = browser.new_context(viewport={"width": 1600, "height": 1100}).new_page()
-                page.goto(server)
-                pages[name] = page
-            for page in pages.values():
-                upload = page.get_by_text("Upload", exact=True)
-                expect(upload).to_be_visible(timeout=240_000)
-                upload.click()
-                expect(page.locator("input[type=file]")).to_have_count(1, timeout=60_000)
-            for name, page in pages.items():  # all four uploads go in before any maps are done
-                page.locator("input[type=file]").set_input_files(files[name])
-            for name, page in pages.items():
-                expect(page.get_by_text(f"{name}.png, as the model sees it")).to_be_visible(timeout=600_000)
-                expect(page.get_by_text("Download raw maps (.npz)")).to_be_visible(timeout=600_000)
-                expect(page.locator("[data-testid='stImage'] img")).to_have_count(5, timeout=60_000)
-            for name, page in pages.items():
-                assert page.locator("[data-testid='stException']").count() == 0, name
-                target = page.get_by_role("combobox", name="Explain class")
-                expect(target).to_have_value(re.compile(f"^{CONCURRENT_PHOTOS[name]} · "))  # its own top class
-                text = page.locator("[data-testid='stMain']").inner_text()
-                others = [other for other in CONCURRENT_PHOTOS if other != name]
-                assert not any(f"{other}.png" in text for other in others), f"{name} sees another session's image"
-                for index in range(5):
-                    assert (
-                        page.locator("[data-testid='stImage'] img")
-                        .nth(index)
-                        .evaluate("img => img.complete && img.naturalWidth > 0")
-                    )
+    with chromium() as browser:
+        pages = {}
+        for name in CONCURRENT_PHOTOS:  # separate contexts: separate cookies, separate Streamlit sessions
+            page = browser.new_context(viewport=VIEWPORT).new_page()
+            page.goto(server)
+            pages[name] = page
+        for page in pages.values():
+            upload = page.get_by_text("Upload", exact=True)
+            expect(upload).to_be_visible(timeout=240_000)
+            upload.click()
+            expect(page.locator("input[type=file]")).to_have_count(1, timeout=60_000)
+        for name, page in pages.items():  # all four uploads go in before any maps are done
+            page.locator("input[type=file]").set_input_files(files[name])
+        for name, page in pages.items():
+            expect(page.get_by_text(f"{name}.png, as the model sees it")).to_be_visible(timeout=600_000)
+            expect(page.get_by_text("Download raw maps (.npz)")).to_be_visible(timeout=600_000)
+            expect(page.locator("[data-testid='stImage'] img")).to_have_count(5, timeout=60_000)
+        for name, page in pages.items():
+            assert page.locator("[data-testid='stException']").count() == 0, name
+            target = page.get_by_role("combobox", name="Explain class")
+            expect(target).to_have_value(re.compile(f"^{CONCURRENT_PHOTOS[name]} · "))  # its own top class
+            text = page.locator("[data-testid='stMain']").inner_text()
+            others = [other for other in CONCURRENT_PHOTOS if other != name]
+            assert not any(f"{other}.png" in text for other in others), f"{name} sees another session's image"
+            for index in range(5):
+                assert (
+                    page.locator("[data-testid='stImage'] img")
+                    .nth(index)
+                    .evaluate("img => img.complete && img.naturalWidth > 0")
+                )
 
-            page = pages["chelsea"]
-            # EXPLORER_SCREENSHOT=docs/screenshot.png refreshes the README picture (captions show contended times).
-            page.screenshot(path=os.environ.get("EXPLORER_SCREENSHOT", str(tmp_path / "compare.png")))
-            page.locator("[data-testid='stSidebarNav'] a").filter(has_text="Model").click()
-            expect(page.get_by_text("CAM layer:").first).to_be_visible(timeout=60_000)
-            expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible(timeout=60_000)
-            model_picker = page.locator("[data-testid='stSidebar']").get_by_role("combobox", name="Model")
-            expect(model_picker).to_have_value(re.compile("EfficientNet-Lite0"))  # the choice survived the page change
-            assert page.locator("[data-testid='stException']").count() == 0
-        finally:
-            browser.close()
+        page = pages["chelsea"]
+        # EXPLORER_SCREENSHOT=docs/screenshot.png refreshes the README picture (captions show contended times).
+        page.screenshot(path=os.environ.get("EXPLORER_SCREENSHOT", str(tmp_path / "compare.png")))
+        page.locator("[data-testid='stSidebarNav'] a").filter(has_text="Model").click()
+        expect(page.get_by_text("CAM layer:").first).to_be_visible(timeout=60_000)
+        expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible(timeout=60_000)
+        model_picker = page.locator("[data-testid='stSidebar']").get_by_role("combobox", name="Model")
+        expect(model_picker).to_have_value(re.compile("EfficientNet-Lite0"))  # the choice survived the page change
+        assert page.locator("[data-testid='stException']").count() == 0
 
 
 def test_upload_limits_are_the_ones_the_page_states(server, tmp_path):
     """An image over its limit is refused in the browser and the previous maps stay; a model file over the
     image limit but under its own (200 MB) is accepted by the server, which once refused it with HTTP 413."""
     import keras
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     huge_image = tmp_path / "huge.png"
     huge_image.write_bytes(b"\x89PNG" + bytes(imaging.MAX_IMAGE_BYTES + 1024))
@@ -134,32 +150,25 @@ def test_upload_limits_are_the_ones_the_page_states(server, tmp_path):
     keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x)).save(big_model)
     assert imaging.MAX_IMAGE_BYTES < big_model.stat().st_size < models.MAX_MODEL_BYTES
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1600, "height": 1100})
-            page.goto(server)
-            maps = page.locator("[data-testid='stImage'] img")
-            expect(maps).to_have_count(5, timeout=240_000)
-            sidebar = page.locator("[data-testid='stSidebar']")
-            sidebar.get_by_text("Upload", exact=True).click()
-            expect(page.get_by_text("Still showing the previous image, Coffee cup")).to_be_visible(timeout=60_000)
-            page.locator("[data-testid='stFileUploader']").filter(has_text="Your image").locator(
-                "input[type=file]"
-            ).set_input_files(huge_image)
-            limit = imaging.MAX_IMAGE_BYTES >> 20
-            expect(sidebar.get_by_text(re.compile(f"File must be {limit}.0MB or smaller"))).to_be_visible()
-            expect(maps).to_have_count(5)  # the sample's maps are still there
+    with chromium() as browser:
+        page = open_app(browser, server)
+        maps = page.locator("[data-testid='stImage'] img")
+        sidebar = page.locator("[data-testid='stSidebar']")
+        sidebar.get_by_text("Upload", exact=True).click()
+        expect(page.get_by_text("Still showing the previous image, Coffee cup")).to_be_visible(timeout=60_000)
+        image_upload = page.locator("[data-testid='stFileUploader']").filter(has_text="Your image")
+        image_upload.locator("input[type=file]").set_input_files(huge_image)
+        limit = imaging.MAX_IMAGE_BYTES >> 20
+        expect(sidebar.get_by_text(re.compile(f"File must be {limit}.0MB or smaller"))).to_be_visible()
+        expect(maps).to_have_count(5)  # the sample's maps are still there
 
-            sidebar.get_by_role("combobox", name="Model").click()
-            page.get_by_role("option", name="Your own model (.keras or .h5)…").click()
-            model_upload = page.locator("[data-testid='stFileUploader']").filter(has_text="Model file")
-            expect(model_upload).to_be_visible(timeout=60_000)
-            model_upload.locator("input[type=file]").set_input_files(big_model)
-            expect(sidebar.get_by_text("Guessed 0..1")).to_be_visible(timeout=120_000)
-            expect(sidebar.get_by_text("status code 413")).to_have_count(0)
-            target = page.get_by_role("combobox", name="Explain class")
-            expect(target).to_have_value(re.compile("^class "), timeout=120_000)  # the uploaded model's classes
-            assert page.locator("[data-testid='stException']").count() == 0
-        finally:
-            browser.close()
+        sidebar.get_by_role("combobox", name="Model").click()
+        page.get_by_role("option", name="Your own model (.keras or .h5)…").click()
+        model_upload = page.locator("[data-testid='stFileUploader']").filter(has_text="Model file")
+        expect(model_upload).to_be_visible(timeout=60_000)
+        model_upload.locator("input[type=file]").set_input_files(big_model)
+        expect(sidebar.get_by_text("Guessed 0..1")).to_be_visible(timeout=120_000)
+        expect(sidebar.get_by_text("status code 413")).to_have_count(0)
+        target = page.get_by_role("combobox", name="Explain class")
+        expect(target).to_have_value(re.compile("^class "), timeout=120_000)  # the uploaded model's classes
+        assert page.locator("[data-testid='stException']").count() == 0
