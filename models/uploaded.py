@@ -2,8 +2,9 @@
 
 Keras safe mode refuses to deserialise code, but its message for a ``Lambda`` layer is about a
 flag to turn safety off. The model's configuration is read first (JSON inside the zip or the
-HDF5 attribute) and a layer that carries code is refused here, by name, with advice the user
-can act on. Files are read from memory: nothing uploaded is written to disk.
+HDF5 attribute) and a layer that carries code, or a class from a module outside Keras, is refused
+here, by name, with advice the user can act on. Files are read from memory: nothing uploaded is
+written to disk (``tests/test_sessions.py`` checks).
 """
 
 from __future__ import annotations
