@@ -108,7 +108,10 @@ def class_names_ui(digest: str, outputs: int) -> tuple[str, ...] | None:
 def uploaded_model_ui() -> tuple[models.ModelSource, models.PresetGuess] | None:
     """The user's model file; a file that cannot be used leaves the previously uploaded model in place."""
     upload = st.sidebar.file_uploader(
-        "Model file", type=["keras", "h5", "hdf5"], key="model_upload", max_upload_size=models.MAX_MODEL_BYTES >> 20
+        "Model file",
+        type=[extension.lstrip(".") for extension in models.MODEL_EXTENSIONS],
+        key="model_upload",
+        max_upload_size=models.MAX_MODEL_BYTES >> 20,
     )
     file: models.ModelFile | None = st.session_state.get(_UPLOADED)
     if upload is not None:
