@@ -87,6 +87,12 @@ def build_three_shapes(input_shape=(12, 12, 3)) -> dict[str, keras.Model]:
     return {"sequential": sequential, "functional": functional, "nested": nested}
 
 
+def saved_bytes(model: keras.Model, path: Path) -> bytes:
+    """``model`` saved at ``path`` (its extension picks the format), as the bytes a user would upload."""
+    model.save(path)
+    return path.read_bytes()
+
+
 def save_lambda_model(path: Path) -> Path:
     """A small model with a Lambda layer named ``shift`` (Python code in the file), saved at ``path``."""
     shift = keras.layers.Lambda(lambda x: x + 1.0, name="shift")
@@ -97,19 +103,13 @@ def save_lambda_model(path: Path) -> Path:
     return path
 
 
-def _with_unknown_layer(keras_file: Path) -> bytes:
-    """``keras_file`` with its first Conv2D turned into a class from a package this machine lacks."""
-    with zipfile.ZipFile(keras_file) as archive:
+def _with_unknown_layer(path: Path, model: keras.Model) -> bytes:
+    """``model`` saved as ``path``, with its first Conv2D turned into a class from a package this machine lacks."""
+    with zipfile.ZipFile(io.BytesIO(saved_bytes(model, path))) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
-    config = (
-        members["config.json"]
-        .decode()
-        .replace(
-            '"module": "keras.layers", "class_name": "Conv2D"',
-            ('"module": "my_lab.layers", "class_name": "FancyConv"'),
-            1,
-        )
-    )
+    builtin = '"module": "keras.layers", "class_name": "Conv2D"'
+    foreign = '"module": "my_lab.layers", "class_name": "FancyConv"'
+    config = members["config.json"].decode().replace(builtin, foreign, 1)
     assert "FancyConv" in config
     members["config.json"] = config.encode()
     buffer = io.BytesIO()
@@ -128,15 +128,12 @@ def unusable_model_files(folder: Path) -> dict[str, tuple[bytes, str]]:
     two_outputs = keras.Model(inputs, [keras.layers.Dense(2)(features), keras.layers.Dense(3)(features)])
     flat = keras.Sequential([keras.Input((10,)), keras.layers.Dense(2)])
     plain = keras.Model(inputs, keras.layers.Dense(2)(features))
-    saved = {"two_inputs.keras": two_inputs, "two_outputs.h5": two_outputs, "flat.keras": flat, "plain.keras": plain}
-    for name, model in saved.items():
-        model.save(folder / name)
     return {
         "shift.keras": (save_lambda_model(folder / "shift.keras").read_bytes(), "Lambda layer ('shift')"),
-        "custom.keras": (_with_unknown_layer(folder / "plain.keras"), "custom layer or function"),
-        "two_inputs.keras": ((folder / "two_inputs.keras").read_bytes(), "2 inputs and 1 output;"),
-        "two_outputs.h5": ((folder / "two_outputs.h5").read_bytes(), "1 input and 2 outputs"),
-        "flat.keras": ((folder / "flat.keras").read_bytes(), "an image model takes (H, W, C)"),
+        "custom.keras": (_with_unknown_layer(folder / "plain.keras", plain), "custom layer or function"),
+        "two_inputs.keras": (saved_bytes(two_inputs, folder / "two_inputs.keras"), "2 inputs and 1 output;"),
+        "two_outputs.h5": (saved_bytes(two_outputs, folder / "two_outputs.h5"), "1 input and 2 outputs"),
+        "flat.keras": (saved_bytes(flat, folder / "flat.keras"), "an image model takes (H, W, C)"),
         "notes.keras": (b"PK\x03\x04 my notes, not a model", "not a Keras 3 .keras file"),
         "photo.h5": (b"\x89PNG\r\n\x1a\n not a model either", "not an HDF5"),
     }

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import FER_CLASSES, ROOT, unusable_model_files
+from tests.conftest import FER_CLASSES, ROOT, saved_bytes, unusable_model_files
 from tests.test_app import assert_clean, map_images, run_light, target_box
 
 TIMEOUT = 300
@@ -148,8 +148,7 @@ def head_model(tmp_path, units: int, activation: str) -> bytes:
             keras.layers.Dense(units, activation=activation, kernel_initializer=init),
         ]
     )
-    model.save(tmp_path / "head.keras")
-    return (tmp_path / "head.keras").read_bytes()
+    return saved_bytes(model, tmp_path / "head.keras")
 
 
 def chart_spec(at: AppTest) -> str:
@@ -179,8 +178,7 @@ def test_a_model_with_nan_outputs_gets_a_message_not_maps(app, tmp_path):
     )
     kernel, bias = model.layers[-1].get_weights()
     model.layers[-1].set_weights([np.full_like(kernel, np.nan), bias])
-    model.save(tmp_path / "broken.keras")
-    at = upload_model(run_light(app), "broken.keras", (tmp_path / "broken.keras").read_bytes())
+    at = upload_model(run_light(app), "broken.keras", saved_bytes(model, tmp_path / "broken.keras"))
     assert_clean(at)
     assert any("NaN or infinite" in error.value for error in at.error)
     assert not map_images(at)
@@ -188,10 +186,9 @@ def test_a_model_with_nan_outputs_gets_a_message_not_maps(app, tmp_path):
 
 def test_a_model_without_conv_layers_disables_cam_methods_and_keeps_the_others(app, tmp_path):
     dense_only = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(3)])
-    dense_only.save(tmp_path / "dense.keras")
     at = run_light(app)
     at.multiselect(key="methods").set_value(["saliency", "gradcam", "integrated_gradients"]).run()
-    at = upload_model(at, "dense.keras", (tmp_path / "dense.keras").read_bytes())
+    at = upload_model(at, "dense.keras", saved_bytes(dense_only, tmp_path / "dense.keras"))
     assert_clean(at)
     warnings = " ".join(warning.value for warning in at.warning)
     assert "no layer with a spatial output" in warnings and "Grad-CAM needs a conv layer" in warnings

@@ -13,12 +13,7 @@ import skimage.data
 import explainers
 import imaging
 import models
-from tests.conftest import FER_CLASSES, ROOT, build_three_shapes
-
-
-def saved_bytes(model: keras.Model, path) -> bytes:
-    model.save(path)
-    return path.read_bytes()
+from tests.conftest import FER_CLASSES, ROOT, build_three_shapes, saved_bytes
 
 
 @pytest.mark.parametrize("shape", ["sequential", "functional", "nested"])
