@@ -21,6 +21,7 @@ import tensorflow as tf
 
 from explainers._base import Explanation, Method, MethodInfo, Request, SinglePassMethod
 from explainers._graph import DEFAULT_MEMORY_BUDGET_BYTES, OUTPUT_KINDS, graph_for
+from explainers._reliability import pearson, spearman_brown, split_half_reliability
 from explainers.gradcam import GradCAM
 from explainers.gradcam_plus_plus import GradCAMPlusPlus
 from explainers.gradient_input import GradientInput
@@ -43,12 +44,16 @@ __all__ = [
     "OUTPUT_KINDS",
     "Explanation",
     "MethodInfo",
+    "batch_size",
     "estimated_passes",
     "explain",
     "explain_many",
     "output_kind",
+    "pearson",
     "predict",
     "probabilities",
+    "spearman_brown",
+    "split_half_reliability",
     "uses_gpu",
     "warm_up",
 ]
@@ -90,9 +95,17 @@ def estimated_passes(model: keras.Model, method: str, layer: str | None = None, 
     return implementation.estimated_passes(graph_for(model).input_shape, channels, **options)
 
 
-def predict(model: keras.Model, inputs: np.ndarray) -> np.ndarray:
-    """The model's outputs (B, K) for a batch of inputs already in the model's input space."""
-    return graph_for(model).predict(np.asarray(inputs, np.float32))
+def predict(model: keras.Model, inputs: np.ndarray, memory_budget_bytes: int | None = None) -> np.ndarray:
+    """The model's outputs (B, K) for a batch of inputs already in the model's input space.
+
+    Large batches run in chunks under the activation memory budget (see ``DEFAULT_MEMORY_BUDGET_BYTES``).
+    """
+    return graph_for(model).predict(np.asarray(inputs, np.float32), memory_budget_bytes)
+
+
+def batch_size(model: keras.Model, samples: int, memory_budget_bytes: int | None = None) -> int:
+    """How many inputs of ``model`` one batch holds under the activation memory budget (at least 1)."""
+    return graph_for(model).batch_size(samples, memory_budget_bytes)
 
 
 def output_kind(model: keras.Model) -> str:

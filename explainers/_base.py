@@ -32,6 +32,9 @@ class MethodInfo:
     model's weights are randomised? Methods that fail it can show edges whatever the model learned."""
     uses_baseline: bool = False
     """Whether the method compares against a baseline image (``explain(baseline=...)``)."""
+    stochastic: bool = False
+    """Whether the map is estimated from random samples: it then reports its split-half ``reliability``
+    and takes a ``seed``."""
 
 
 @dataclass
@@ -42,8 +45,10 @@ class Explanation:
     the value that was explained (see ``score_kind``: the logit before a final softmax, or the
     model's raw output). For Integrated Gradients, ``completeness_error`` is
     ``|sum(attribution) - (f(x) - f(baseline))|`` and ``completeness_relative`` divides it by
-    ``|f(x) - f(baseline)|``. ``passes`` counts the model evaluations it took. When methods shared
-    one pass (``options["shared_pass_with"]``), ``elapsed_s`` includes that whole pass for each.
+    ``|f(x) - f(baseline)|``. For stochastic methods, ``reliability`` is the split-half reliability of the
+    map (Spearman-Brown corrected): the correlation expected with a rerun on fresh noise. ``passes``
+    counts the model evaluations it took. When methods shared one pass (``options["shared_pass_with"]``),
+    ``elapsed_s`` includes that whole pass for each.
     """
 
     method: str
@@ -57,6 +62,7 @@ class Explanation:
     options: dict = field(default_factory=dict)
     completeness_error: float | None = None
     completeness_relative: float | None = None
+    reliability: float | None = None
 
     @property
     def info(self) -> MethodInfo:

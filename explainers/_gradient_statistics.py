@@ -1,47 +1,157 @@
 """The family of methods that average gradients over noisy copies of the input.
 
-SmoothGrad (the mean), SmoothGrad-squared (the mean of squares) and VarGrad (the variance) all
-draw the same noisy samples and differ only in the statistic they keep, so the sums are computed
-once here, batch by batch, and each method overrides :meth:`statistic`.
+SmoothGrad (a mean), SmoothGrad-squared (the mean of squares) and VarGrad (the variance) all draw
+the same noisy samples and differ only in the statistic they keep, so the sums are computed once
+here, batch by batch, and each method overrides :meth:`GradientStatistics.statistic`.
+
+Each map is an estimate from random samples, so each one reports its own sampling error: the
+samples are dealt into two independent halves, and the split-half reliability (see
+:mod:`explainers._reliability`) estimates how well this map would correlate with the map from a
+rerun with fresh noise. With ``reliability_target`` set (the default, 0.9), sampling goes on in
+rounds, each sized by the Spearman-Brown prophecy from the reliability measured so far, until the
+estimate reaches the target or ``max_samples``. ``reliability_target=None`` draws exactly ``samples``.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
 import numpy as np
 
 from explainers._base import Method
+from explainers._reliability import samples_for_reliability, split_half_reliability
+
+DEFAULT_RELIABILITY_TARGET = 0.9
+DEFAULT_MAX_SAMPLES = 400
+# The prophecy is itself an estimate: ask for a little more than it says, to save a round.
+_ROUND_MARGIN = 1.1
+
+
+@dataclass(frozen=True)
+class GradientMoments:
+    """Per-pixel statistics of the gradients over a set of noisy samples."""
+
+    mean: np.ndarray
+    """Mean gradient, (H, W, C)."""
+    mean_of_squares: np.ndarray
+    """Mean squared gradient, (H, W, C)."""
+    mean_saliency: np.ndarray
+    """Mean of each sample's saliency map ``max_c |gradient|``, (H, W)."""
+
+
+class _Sums:
+    """Running sums over one half of the samples."""
+
+    def __init__(self, shape: tuple[int, ...]):
+        self.gradient = np.zeros(shape, np.float64)
+        self.square = np.zeros(shape, np.float64)
+        self.saliency = np.zeros(shape[:-1], np.float64)
+        self.count = 0
+
+    def add(self, gradients: np.ndarray) -> None:
+        gradients = gradients.astype(np.float64)
+        self.gradient += gradients.sum(axis=0)
+        self.square += np.square(gradients).sum(axis=0)
+        self.saliency += np.abs(gradients).max(axis=-1).sum(axis=0)
+        self.count += len(gradients)
+
+    def moments(self, *others: _Sums) -> GradientMoments:
+        everything = (self, *others)
+        count = sum(s.count for s in everything)
+        return GradientMoments(
+            sum(s.gradient for s in everything) / count,
+            sum(s.square for s in everything) / count,
+            sum(s.saliency for s in everything) / count,
+        )
 
 
 class GradientStatistics(Method):
-    """Gaussian noise with standard deviation ``noise_level * (max(x) - min(x))`` on ``samples`` copies."""
+    """Gaussian noise with standard deviation ``noise_level * (max(x) - min(x))`` on noisy copies."""
 
-    def statistic(self, mean: np.ndarray, mean_of_squares: np.ndarray) -> np.ndarray:
-        """The (H, W) map from the per-channel mean and mean of squares of the gradients (H, W, C)."""
+    statistic_defaults: ClassVar[dict] = {}
+    """Options of :meth:`statistic` beyond the sampling ones, with their defaults."""
+
+    def statistic(self, moments: GradientMoments, **options) -> np.ndarray:
+        """The (H, W) map from the gradients' moments; ``options`` are the method's own (e.g. SmoothGrad's)."""
         raise NotImplementedError
 
-    def estimated_passes(self, input_shape, layer_channels, **options):
-        return int((self.defaults() | options)["samples"])
+    def defaults(self) -> dict:
+        return super().defaults() | self.statistic_defaults
 
-    def attribute(self, request, *, samples=25, noise_level=0.15, seed=0, memory_budget_bytes=None):
+    def estimated_passes(self, input_shape, layer_channels, **options):
+        settings = self.defaults() | options
+        if settings["reliability_target"] is None:
+            return int(settings["samples"])
+        return int(max(settings["samples"], settings["max_samples"]))
+
+    def attribute(
+        self,
+        request,
+        *,
+        samples=25,
+        noise_level=0.15,
+        seed=0,
+        reliability_target=DEFAULT_RELIABILITY_TARGET,
+        max_samples=DEFAULT_MAX_SAMPLES,
+        memory_budget_bytes=None,
+        **statistic_options,
+    ):
         if samples < 1:
             raise ValueError(f"{self.info.label} needs at least one sample")
+        statistic_options = self.statistic_defaults | statistic_options
+        if reliability_target is not None and not 0 < reliability_target < 1:
+            raise ValueError("reliability_target must be between 0 and 1 (or None for a fixed sample count)")
         inputs = request.inputs
         sigma = float(noise_level) * float(inputs.max() - inputs.min())
-        noise = np.random.default_rng(seed).normal(0.0, sigma, (samples, *inputs.shape)).astype(np.float32)
-        total = np.zeros(inputs.shape, np.float64)
-        total_of_squares = np.zeros(inputs.shape, np.float64)
-        score_sum = 0.0
-        for batch in request.graph.batched(
-            inputs[None] + noise, request.target, memory_budget_bytes, request.progress, input_gradients=True
-        ):
-            gradients = batch["input_gradients"].astype(np.float64)
-            total += gradients.sum(axis=0)
-            total_of_squares += np.square(gradients).sum(axis=0)
-            score_sum += float(batch["scores"].sum())
-        mean, mean_of_squares = total / samples, total_of_squares / samples
-        attribution = self.statistic(mean, mean_of_squares).astype(np.float32)
+        rng = np.random.default_rng(seed)
+        halves = (_Sums(inputs.shape), _Sums(inputs.shape))
+        cap = samples if reliability_target is None else max(samples, max_samples)
+        planned, drawn, score_sum, reliability = samples, 0, 0.0, None
+
+        def report(done: int, _total: int) -> None:
+            if request.progress is not None:
+                request.progress(drawn + done, planned)
+
+        while True:
+            noise = rng.normal(0.0, sigma, (planned - drawn, *inputs.shape)).astype(np.float32)
+            done = 0
+            for batch in request.graph.batched(
+                inputs[None] + noise, request.target, memory_budget_bytes, report, input_gradients=True
+            ):
+                gradients = batch["input_gradients"]
+                # Sample i goes to half i % 2, counted over the whole run: the halves stay independent.
+                first = (drawn + done) % 2
+                halves[0].add(gradients[first::2])
+                halves[1].add(gradients[1 - first :: 2])
+                score_sum += float(batch["scores"].sum())
+                done += len(gradients)
+            drawn = planned
+            if halves[1].count:
+                reliability = split_half_reliability(
+                    *(self.statistic(half.moments(), **statistic_options) for half in halves)
+                )
+            if reliability_target is None or reliability is None or reliability >= reliability_target:
+                break
+            if drawn >= cap:
+                break
+            wanted = math.ceil(_ROUND_MARGIN * samples_for_reliability(drawn, reliability, reliability_target))
+            planned = min(cap, max(wanted, drawn + 2))
+
+        attribution = self.statistic(halves[0].moments(halves[1]), **statistic_options).astype(np.float32)
         return attribution, {
-            "score": score_sum / samples,
-            "passes": samples,
-            "options": {"samples": samples, "noise_level": noise_level, "sigma": sigma, "seed": seed},
+            "score": score_sum / drawn,
+            "passes": drawn,
+            "reliability": reliability,
+            "options": {
+                "samples": drawn,
+                "initial_samples": samples,
+                "max_samples": cap,
+                "reliability_target": reliability_target,
+                "noise_level": noise_level,
+                "sigma": sigma,
+                "seed": seed,
+                **statistic_options,
+            },
         }

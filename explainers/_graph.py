@@ -278,8 +278,8 @@ class ModelGraph:
 
         return self._compiled(("function", layer, input_gradients, layer_gradients, guided), build)
 
-    def predict(self, inputs: np.ndarray) -> np.ndarray:
-        """Model outputs for a batch, through one compiled forward function."""
+    def predict(self, inputs: np.ndarray, memory_budget_bytes: int | None = None) -> np.ndarray:
+        """Model outputs for a batch, through one compiled forward function, in memory-capped chunks."""
 
         def build():
             @tf.function(input_signature=self._signature()[:1])
@@ -289,7 +289,11 @@ class ModelGraph:
 
             return forward
 
-        return self._compiled(("predict",), build)(tf.constant(inputs)).numpy()
+        forward = self._compiled(("predict",), build)
+        size = self.batch_size(len(inputs), memory_budget_bytes)
+        return np.concatenate(
+            [forward(tf.constant(inputs[start : start + size])).numpy() for start in range(0, len(inputs), size)]
+        )
 
     # -- batching -----------------------------------------------------------------------------
 

