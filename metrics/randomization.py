@@ -80,12 +80,17 @@ class RandomizationResult:
         return self.mean_similarity < PASS_BELOW
 
 
-def _weighted_blocks(model: keras.Model) -> list[tuple[str, list[str]]]:
-    """(block, layer paths with weights) in graph order, for blocks that have weights."""
+def _weighted_blocks(model: keras.Model, count: int) -> list[tuple[str, list[str]]]:
+    """(block, layer paths with weights) in graph order, for blocks that have weights.
+
+    A model with fewer named blocks than stages (a small CNN with plain layer names) is cut layer by layer.
+    """
     blocks: dict[str, list[str]] = {}
-    for info in describe_layers(model):
-        if info.parameters:
-            blocks.setdefault(info.block, []).append(info.path)
+    weighted = [info for info in describe_layers(model) if info.parameters]
+    for info in weighted:
+        blocks.setdefault(info.block, []).append(info.path)
+    if len(blocks) < count:
+        return [(info.path, [info.path]) for info in weighted]
     return list(blocks.items())
 
 
@@ -95,7 +100,7 @@ def cascading_stages(model: keras.Model, count: int = DEFAULT_STAGES) -> list[tu
     The first stage is the top block alone (the logits); the last randomises every block; the ones
     between are spread evenly over the blocks.
     """
-    blocks = _weighted_blocks(model)[::-1]
+    blocks = _weighted_blocks(model, count)[::-1]
     if not blocks:
         raise ValueError("the model has no weights to randomise")
     cuts = sorted({max(1, round(1 + i * (len(blocks) - 1) / max(count - 1, 1))) for i in range(count)})
