@@ -2,12 +2,17 @@
 
     python cli.py IMAGE [--model NAME | --model FILE.keras|FILE.h5 [--preprocessing PRESET]
                   [--class-names FILE.json|FILE.txt]] [--window LOW,HIGH | --percentiles LOW,HIGH]
-                  [--methods saliency,gradcam,...] [--target INDEX] [--layer NAME] --out DIR
+                  [--methods saliency,gradcam,...] [--target INDEX] [--layer NAME] [--seed S]
+                  [--metrics] --out DIR
     python cli.py --list-models
 
 Writes one overlay PNG per method, ``maps.npz`` (one raw float32 map per method) and
 ``summary.json`` (model, image, top-5 predictions, and per map its method, target, layer,
-elapsed time and, for Integrated Gradients, the completeness error).
+elapsed time, for Integrated Gradients the completeness error, for stochastic methods the
+split-half reliability). With ``--metrics``, each map also gets its deletion and insertion AUCs
+beside a random order's, and the model-randomisation check; the curves go into ``maps.npz``
+(``<method>_deletion``, ``<method>_insertion``, ``random_deletion``, ``random_insertion``) and the
+methods' agreement into ``summary.json``.
 """
 
 from __future__ import annotations
@@ -56,6 +61,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--target", type=int, default=None, help="class index to explain (default: top-1)")
     parser.add_argument("--layer", default=None, help="layer for Grad-CAM (default: last spatial layer)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the random noise (SmoothGrad, ...) and of the metrics' random draws",
+    )
+    parser.add_argument(
+        "--metrics",
+        action="store_true",
+        help="measure each map: deletion/insertion AUCs against a random order, the randomisation check, agreement",
+    )
     parser.add_argument("--out", type=Path, help="output folder")
     parser.add_argument("--list-models", action="store_true", help="print the models and exit")
     args = parser.parse_args(argv)
@@ -178,9 +194,10 @@ def run(args: argparse.Namespace) -> dict:
             models.find_layer(model, args.layer)
         except models.LayerNotFoundError as error:
             raise CliError(str(error)) from None
+    seeded = {m: {"seed": args.seed} for m in methods if explainers.METHODS[m].stochastic}
     try:
         explanations = explainers.explain_many(
-            model, inputs, methods, target=args.target, layer=args.layer, baseline=source.black_image()
+            model, inputs, methods, target=args.target, layer=args.layer, baseline=source.black_image(), options=seeded
         )
     except ValueError as error:
         raise CliError(str(error)) from None
@@ -208,7 +225,13 @@ def run(args: argparse.Namespace) -> dict:
         ],
         "maps": [],
     }
-    maps = {}
+    maps, chance = {}, None
+    if args.metrics:
+        import metrics
+
+        target = int(np.argmax(outputs)) if args.target is None else args.target
+        chance = metrics.random_curves(model, inputs, target, source.black_image(), seed=args.seed)
+        maps["random_deletion"], maps["random_insertion"] = chance.deletion, chance.insertion
     for explanation in explanations:
         info, method = explanation.info, explanation.method
         maps[method] = explanation.attribution
@@ -234,16 +257,70 @@ def run(args: argparse.Namespace) -> dict:
                 "passes": explanation.passes,
                 "completeness_error": explanation.completeness_error,
                 "completeness_relative": explanation.completeness_relative,
+                "reliability": explanation.reliability,
                 "passes_randomization_check": info.passes_randomization_check,
                 "file": f"{method}.png",
             }
         )
+        if chance is not None:
+            summary["maps"][-1] |= measure(model, inputs, explanation, source.black_image(), args.seed, chance, maps)
     summary["maps"].sort(key=lambda entry: methods.index(entry["method"]))
+    if args.metrics:
+        summary["agreement"] = agreement_summary({m: maps[m] for m in methods})
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **maps)
     (args.out / "maps.npz").write_bytes(buffer.getvalue())
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def measure(model, inputs, explanation, black: np.ndarray, seed: int, chance, arrays: dict[str, np.ndarray]) -> dict:
+    """The trust metrics of one map for ``summary.json``, beside the random order's ``chance`` curves.
+
+    Its deletion and insertion curves go to ``arrays`` (saved in ``maps.npz``).
+    """
+    import metrics
+
+    faithful = metrics.curves(model, inputs, explanation.attribution, explanation.target, black, seed=seed)
+    arrays[f"{explanation.method}_deletion"] = faithful.deletion
+    arrays[f"{explanation.method}_insertion"] = faithful.insertion
+    check = metrics.randomization_check(
+        model,
+        inputs,
+        explanation.method,
+        explanation.target,
+        layer=explanation.layer,
+        baseline=black,
+        seed=seed,
+        original=explanation.attribution,
+        options={"seed": seed} if explanation.info.stochastic else None,
+    )
+    return {
+        "deletion_auc": faithful.deletion_auc,
+        "insertion_auc": faithful.insertion_auc,
+        "random_deletion_auc": chance.deletion_auc,
+        "random_insertion_auc": chance.insertion_auc,
+        "curve_value": faithful.value_kind,
+        "randomization": {
+            "passed": check.passed,
+            "mean_similarity": check.mean_similarity,
+            "pass_below": metrics.PASS_BELOW,
+            "stages": [
+                {"randomized": label, "spearman_abs": rank, "ssim": structural}
+                for label, rank, structural in zip(check.stages, check.spearman, check.ssim, strict=True)
+            ],
+        },
+    }
+
+
+def agreement_summary(maps: dict[str, np.ndarray]) -> dict:
+    import metrics
+
+    return {
+        "measure": "Spearman rank correlation of |map|",
+        "methods": list(maps),
+        "matrix": metrics.agreement(maps).round(4).tolist(),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -261,6 +338,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     for entry in summary["maps"]:
         print(f"{entry['method']}: {entry['target_label']} in {entry['elapsed_s']:.2f} s -> {args.out / entry['file']}")
+        if entry["reliability"] is not None:
+            print(f"  reproducibility (split-half) {entry['reliability']:.2f} over {entry['passes']} samples")
+        if "deletion_auc" in entry:
+            check = entry["randomization"]
+            verdict = "passed" if check["passed"] else "failed"
+            print(
+                f"  deletion AUC {entry['deletion_auc']:.3f} (random {entry['random_deletion_auc']:.3f}, lower is better)"
+                f", insertion AUC {entry['insertion_auc']:.3f} (random {entry['random_insertion_auc']:.3f}, higher is "
+                f"better); randomisation check {verdict} (mean similarity {check['mean_similarity']:.2f})"
+            )
     return 0
 
 

@@ -28,6 +28,7 @@ from metrics.randomization import (
     private_copy,
     randomization_check,
     randomize_layers,
+    stage_count,
 )
 from metrics.reliability import RELIABILITY, spearman_brown, split_half_reliability
 from metrics.similarity import spearman, ssim
@@ -57,4 +58,5 @@ __all__ = [
     "spearman_brown",
     "split_half_reliability",
     "ssim",
+    "stage_count",
 ]

@@ -15,6 +15,7 @@ import explainers
 import imaging
 from ui.cache import content_key, session_cache
 from ui.model_choice import ChosenModel, model_ui
+from ui.trust import ShownMap, Subject, Thumbnails, trust_ui
 
 MAPS_PER_ROW = 4
 _LAST_GOOD_IMAGE = "last_good_image"
@@ -112,6 +113,20 @@ def methods_ui() -> list[str]:
         default=list(explainers.DEFAULT_METHODS),
         format_func=lambda m: explainers.METHODS[m].label,
         key="methods",
+    )
+
+
+def seed_ui() -> int:
+    return int(
+        st.sidebar.number_input(
+            "Random seed",
+            min_value=0,
+            value=0,
+            step=1,
+            key="seed",
+            help="Changes the noise of the sampling methods (SmoothGrad, SmoothGrad-squared, VarGrad) and the random "
+            "draws of the trust checks. A map that changes a lot with the seed is mostly sampling noise.",
+        )
     )
 
 
@@ -225,16 +240,25 @@ def caption_for(explanation: explainers.Explanation, class_name: str, confidence
         parts.append(
             f"completeness error {explanation.completeness_relative:.1%} ({explanation.options.get('steps')} steps)"
         )
+    if explanation.reliability is not None:
+        parts.append(f"reproducibility {explanation.reliability:.2f} (split-half)")
     return " · ".join(parts)
 
 
-def map_slots(methods: list[str]) -> dict[str, st.delta_generator.DeltaGenerator]:
-    """One placeholder per method, in rows of equal-width columns."""
+@dataclass(frozen=True)
+class MapSlot:
+    picture: st.delta_generator.DeltaGenerator
+    trust: st.delta_generator.DeltaGenerator
+    """Filled by the Trust section once it knows what has been measured about the map."""
+
+
+def map_slots(methods: list[str]) -> dict[str, MapSlot]:
+    """Two placeholders per method (the map, then its trust), in rows of equal-width columns."""
     slots = {}
     for start in range(0, len(methods), MAPS_PER_ROW):
         row = methods[start : start + MAPS_PER_ROW]
         for method, column in zip(row, st.columns(MAPS_PER_ROW), strict=False):
-            slots[method] = column.empty()
+            slots[method] = MapSlot(column.empty(), column.empty())
     return slots
 
 
@@ -290,8 +314,10 @@ def maps_ui(
     methods: list[str],
     display: Display,
     prediction: Prediction,
+    seed: int,
 ) -> None:
-    """Maps already computed for these settings appear at once; the rest appear as they finish."""
+    """Maps already computed for these settings appear at once; the rest appear as they finish; then how far
+    to trust them."""
     if not methods:
         st.info("Pick at least one method in the sidebar.")
         return
@@ -302,35 +328,48 @@ def maps_ui(
     slots = map_slots(methods)
     if layer is None:
         for method in [m for m in methods if explainers.METHODS[m].needs_conv_layer]:
-            slots[method].warning(f"{explainers.METHODS[method].label} needs a conv layer; this model has none.")
+            slots[method].picture.warning(
+                f"{explainers.METHODS[method].label} needs a conv layer; this model has none."
+            )
             methods = [m for m in methods if m != method]
 
     def key_of(method: str) -> tuple:
-        return (image_key, source.name, method, target, layer if explainers.METHODS[method].needs_conv_layer else None)
+        info = explainers.METHODS[method]
+        return (image_key, source.name, method, target, layer if info.needs_conv_layer else None) + (
+            (seed,) if info.stochastic else ()
+        )
 
     explanations = {m: results.get(key_of(m)) for m in methods}
     missing = [m for m, explanation in explanations.items() if explanation is None]
     bars = {}
     for method in methods:
         if method in missing:
-            with slots[method].container():
+            with slots[method].picture.container():
                 st.markdown(f"**{explainers.METHODS[method].label}**")
                 passes = explainers.estimated_passes(model, method, layer)
                 bars[method] = st.progress(0.0, text=f"Waiting… (≈{passes} model passes)")
         else:
-            map_ui(slots[method], key_of(method), explanations[method], image, class_name, confidence, display)
+            map_ui(slots[method].picture, key_of(method), explanations[method], image, class_name, confidence, display)
 
     def report(method: str, done: int, total: int) -> None:
         bars[method].progress(min(done / total, 1.0), text=f"Computing… {done}/{total}")
 
     if missing:
+        seeded = {m: {"seed": seed} for m in missing if explainers.METHODS[m].stochastic}
         for explanation in explainers.explain_many(
-            model, inputs, missing, target=target, layer=layer, baseline=source.black_image(), progress=report
+            model,
+            inputs,
+            missing,
+            target=target,
+            layer=layer,
+            baseline=source.black_image(),
+            progress=report,
+            options=seeded,
         ):
             key = key_of(explanation.method)
             results.put(key, explanation)
             explanations[explanation.method] = explanation
-            map_ui(slots[explanation.method], key, explanation, image, class_name, confidence, display)
+            map_ui(slots[explanation.method].picture, key, explanation, image, class_name, confidence, display)
     st.download_button(
         "Download raw maps (.npz)",
         _npz(explanations),
@@ -338,6 +377,12 @@ def maps_ui(
         mime="application/octet-stream",
         key="download_npz",
         icon=":material/download:",
+    )
+    trust_ui(
+        Subject(model, source.name, inputs, image_key, target, source.black_image(), seed),
+        {m: ShownMap(key_of(m), explanation) for m, explanation in explanations.items()},
+        {m: slots[m].trust for m in explanations},
+        Thumbnails(image, display.colormap, display.opacity, display.normalisation),
     )
 
 
@@ -355,6 +400,7 @@ def main() -> None:
     picked = image_ui(chosen.source.sample_kind if chosen else "photo")
     window = intensity_ui(picked.loaded) if picked else None
     methods = methods_ui()
+    seed = seed_ui()
     display = display_ui()
     if chosen is None:
         st.info("Choose a model in the sidebar: the sidebar says what is missing.")
@@ -379,7 +425,7 @@ def main() -> None:
         source.class_names(),
     )
     target = prediction_ui(picked, image, prediction)
-    maps_ui(chosen, inputs, image, target, methods, display, prediction)
+    maps_ui(chosen, inputs, image, target, methods, display, prediction, seed)
 
 
 main()

@@ -1,0 +1,399 @@
+"""How far to trust each map on the Compare page: reproducibility, faithfulness, the randomisation
+check and agreement between methods, each measured on this image and model when asked.
+
+Results live in the session's ``trust`` cache, keyed by the map they measure, so nothing is recomputed
+when the page reruns, and a display change redraws them at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import altair as alt
+import keras
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import explainers
+import imaging
+import metrics
+from ui.cache import session_cache
+
+_CURVE_COLOURS = {"deletion": "#d62728", "insertion": "#1f77b4"}
+
+
+@dataclass(frozen=True)
+class ShownMap:
+    """One map on the page and the key its result is cached under."""
+
+    key: tuple
+    explanation: explainers.Explanation
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What every check measures against: this model, this image, this class."""
+
+    model: keras.Model
+    model_name: str
+    inputs: np.ndarray
+    image_key: str
+    target: int
+    black: np.ndarray
+    seed: int
+
+
+@dataclass
+class Measured:
+    """What has been measured so far for the shown maps (read from the session cache)."""
+
+    faithfulness: dict[str, metrics.Curves]
+    chance: metrics.Curves | None
+    randomization: dict[str, metrics.RandomizationResult]
+
+
+def _faithfulness_key(shown: ShownMap, subject: Subject) -> tuple:
+    return (shown.key, subject.seed, "deletion_insertion")
+
+
+def _chance_key(subject: Subject) -> tuple:
+    return (subject.image_key, subject.model_name, subject.target, subject.seed, "random_order")
+
+
+def _randomization_key(shown: ShownMap, subject: Subject) -> tuple:
+    return (shown.key, subject.seed, "randomization")
+
+
+def _measured(maps: dict[str, ShownMap], subject: Subject) -> Measured:
+    cache = session_cache("trust")
+    faithfulness = {m: cache.get(_faithfulness_key(s, subject)) for m, s in maps.items()}
+    randomization = {m: cache.get(_randomization_key(s, subject)) for m, s in maps.items()}
+    return Measured(
+        {m: c for m, c in faithfulness.items() if c is not None},
+        cache.get(_chance_key(subject)),
+        {m: r for m, r in randomization.items() if r is not None},
+    )
+
+
+# -- computing, on request -------------------------------------------------------------------------
+
+
+def _measure_faithfulness(maps: dict[str, ShownMap], subject: Subject, measured: Measured) -> None:
+    cache = session_cache("trust")
+    todo = [m for m in maps if m not in measured.faithfulness]
+    jobs = len(todo) + (measured.chance is None)
+    bar = st.progress(0.0, text="Deleting and inserting pixels…")
+
+    def reporter(number: int, label: str) -> Callable[[int, int], None]:
+        return lambda done, total: bar.progress(
+            min((number + done / total) / jobs, 1.0), text=f"{label}: {done}/{total} images"
+        )
+
+    common = {"seed": subject.seed}
+    if measured.chance is None:
+        measured.chance = metrics.random_curves(
+            subject.model, subject.inputs, subject.target, subject.black, progress=reporter(0, "Random order"), **common
+        )
+        cache.put(_chance_key(subject), measured.chance)
+    for number, method in enumerate(todo, start=jobs - len(todo)):
+        shown = maps[method]
+        curves = metrics.curves(
+            subject.model,
+            subject.inputs,
+            shown.explanation.attribution,
+            subject.target,
+            subject.black,
+            progress=reporter(number, explainers.METHODS[method].label),
+            **common,
+        )
+        cache.put(_faithfulness_key(shown, subject), curves)
+        measured.faithfulness[method] = curves
+    bar.empty()
+
+
+def _run_randomization(maps: dict[str, ShownMap], subject: Subject, measured: Measured) -> None:
+    cache = session_cache("trust")
+    todo = [m for m in maps if m not in measured.randomization]
+    bar = st.progress(0.0, text="Randomising a copy of the model…")
+    for number, method in enumerate(todo):
+        shown = maps[method]
+        label = explainers.METHODS[method].label
+
+        def report(done: int, total: int, number=number, label=label) -> None:
+            bar.progress(min((number + done / total) / len(todo), 1.0), text=f"{label}: stage {done}/{total}")
+
+        result = metrics.randomization_check(
+            subject.model,
+            subject.inputs,
+            method,
+            subject.target,
+            layer=shown.explanation.layer,
+            baseline=subject.black,
+            seed=subject.seed,
+            original=shown.explanation.attribution,
+            progress=report,
+            options={"seed": subject.seed} if explainers.METHODS[method].stochastic else None,
+        )
+        cache.put(_randomization_key(shown, subject), result)
+        measured.randomization[method] = result
+    bar.empty()
+
+
+# -- charts ------------------------------------------------------------------------------------------
+
+
+def curves_chart(curves: metrics.Curves, chance: metrics.Curves | None, label: str) -> alt.Chart:
+    """Deletion and insertion of one map (solid) beside a random order's (dashed)."""
+    rows = []
+    for source, measured_curves in ((label, curves), ("random order", chance)):
+        if measured_curves is None:
+            continue
+        for curve in ("deletion", "insertion"):
+            values = getattr(measured_curves, curve)
+            rows += [
+                {"fraction": float(x), "value": float(y), "curve": curve, "order": source}
+                for x, y in zip(measured_curves.fractions, values, strict=True)
+            ]
+    axis_title = "class probability" if curves.value_kind == "probability" else "class score"
+    return (
+        alt.Chart(pd.DataFrame(rows))
+        .mark_line()
+        .encode(
+            x=alt.X("fraction:Q", title="fraction of pixels removed / restored", axis=alt.Axis(format="%")),
+            y=alt.Y("value:Q", title=axis_title),
+            color=alt.Color(
+                "curve:N",
+                scale=alt.Scale(domain=list(_CURVE_COLOURS), range=list(_CURVE_COLOURS.values())),
+                legend=alt.Legend(orient="bottom", title=None),
+            ),
+            strokeDash=alt.StrokeDash(
+                "order:N",
+                scale=alt.Scale(domain=[label, "random order"], range=[[1, 0], [4, 3]]),
+                legend=alt.Legend(orient="bottom", title=None),
+            ),
+            tooltip=["order", "curve", alt.Tooltip("fraction:Q", format=".1%"), alt.Tooltip("value:Q", format=".3f")],
+        )
+        .properties(height=180)
+    )
+
+
+def agreement_chart(labels: list[str], matrix: np.ndarray) -> alt.Chart:
+    frame = pd.DataFrame(
+        [
+            {"first": labels[i], "second": labels[j], "rho": float(matrix[i, j])}
+            for i in range(len(labels))
+            for j in range(len(labels))
+        ]
+    )
+    base = alt.Chart(frame).encode(
+        x=alt.X("first:N", sort=labels, title=None, axis=alt.Axis(labelAngle=-30)),
+        y=alt.Y("second:N", sort=labels, title=None),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color("rho:Q", scale=alt.Scale(scheme="redblue", domain=[-1, 1], reverse=True), title="Spearman ρ"),
+        tooltip=["first", "second", alt.Tooltip("rho:Q", format=".2f")],
+    )
+    text = base.mark_text(fontSize=12).encode(
+        text=alt.Text("rho:Q", format=".2f"),
+        color=alt.condition("abs(datum.rho) > 0.6", alt.value("white"), alt.value("black")),
+    )
+    return (cells + text).properties(height=60 + 40 * len(labels), title="Agreement: rank correlation of |map|")
+
+
+def randomization_chart(results: dict[str, metrics.RandomizationResult]) -> alt.Chart:
+    rows = [
+        {
+            "stage": number,
+            "randomised": stage,
+            "method": explainers.METHODS[method].label,
+            "measure": measure,
+            "value": v,
+        }
+        for method, result in results.items()
+        for measure, values in (("Spearman |map|", result.spearman), ("SSIM", result.ssim))
+        for number, (stage, v) in enumerate(zip(result.stages, values, strict=True))
+    ]
+    lines = (
+        alt.Chart(pd.DataFrame(rows))
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("stage:O", title="stage (0 = trained model; then blocks randomised from the top)"),
+            y=alt.Y("value:Q", title="similarity to the original map", scale=alt.Scale(domain=[-1, 1])),
+            color=alt.Color("method:N", title=None),
+            strokeDash=alt.StrokeDash("measure:N", title=None),
+            tooltip=["method", "measure", "randomised", alt.Tooltip("value:Q", format=".2f")],
+        )
+    )
+    line = alt.Chart(pd.DataFrame({"y": [metrics.PASS_BELOW]})).mark_rule(strokeDash=[2, 2], color="gray")
+    return (lines + line.encode(y="y:Q")).properties(height=260)
+
+
+# -- reading -----------------------------------------------------------------------------------------
+
+
+def _versus(value: float, chance: float, better: str) -> str:
+    beats = value < chance if better == "lower" else value > chance
+    return "better than a random order" if beats else "**no better than a random order**"
+
+
+def reproducibility_text(explanation: explainers.Explanation) -> str:
+    if explanation.reliability is not None:
+        return (
+            f"**Reproducibility {explanation.reliability:.2f}** (split-half, {explanation.passes} samples, seed "
+            f"{explanation.options.get('seed')}): a rerun with fresh noise would correlate with this map about this "
+            "well." + (" Below 0.9: part of what you see is sampling noise." if explanation.reliability < 0.9 else "")
+        )
+    text = "**Deterministic**: the same map every run."
+    if explanation.completeness_relative is not None:
+        text += f" Its sum misses the score change by {explanation.completeness_relative:.1%} (completeness error)."
+    return text
+
+
+def faithfulness_text(curves: metrics.Curves, chance: metrics.Curves | None) -> str:
+    parts = [f"**Deletion AUC {curves.deletion_auc:.3f}**", f"**insertion AUC {curves.insertion_auc:.3f}**"]
+    if chance is not None:
+        parts[0] += f" (random order {chance.deletion_auc:.3f}; lower is better: "
+        parts[0] += _versus(curves.deletion_auc, chance.deletion_auc, "lower") + ")"
+        parts[1] += f" (random order {chance.insertion_auc:.3f}; higher is better: "
+        parts[1] += _versus(curves.insertion_auc, chance.insertion_auc, "higher") + ")"
+    return "; ".join(parts) + "."
+
+
+def randomization_text(result: metrics.RandomizationResult | None, info: explainers.MethodInfo) -> str:
+    literature = "passes" if info.passes_randomization_check else "fails"
+    if result is None:
+        return f"**Randomisation check** not run on this model yet. In the literature this method {literature} it."
+    verdict = "passed" if result.passed else "FAILED"
+    return (
+        f"**Randomisation check {verdict}** on this model: with its weights randomised, the map's mean similarity "
+        f"to this one was {result.mean_similarity:.2f} (passes below {metrics.PASS_BELOW}). "
+        f"In the literature this method {literature} it."
+    )
+
+
+def map_trust_ui(slot, shown: ShownMap, measured: Measured) -> None:
+    """The expander under one map: everything measured about it, in one place."""
+    method = shown.explanation.method
+    with slot.container(), st.expander("How far to trust this map", icon=":material/verified:"):
+        st.markdown(reproducibility_text(shown.explanation))
+        curves = measured.faithfulness.get(method)
+        if curves is None:
+            st.caption("Faithfulness not measured yet: **Measure faithfulness** below.")
+        else:
+            st.markdown(faithfulness_text(curves, measured.chance))
+            st.altair_chart(curves_chart(curves, measured.chance, shown.explanation.info.label), width="stretch")
+        st.markdown(randomization_text(measured.randomization.get(method), shown.explanation.info))
+
+
+def ranking_table(measured: Measured) -> pd.DataFrame:
+    rows = [
+        {
+            "method": explainers.METHODS[m].label,
+            "deletion AUC (lower is better)": c.deletion_auc,
+            "insertion AUC (higher is better)": c.insertion_auc,
+        }
+        for m, c in measured.faithfulness.items()
+    ]
+    if measured.chance is not None:
+        rows.append(
+            {
+                "method": "random order (chance)",
+                "deletion AUC (lower is better)": measured.chance.deletion_auc,
+                "insertion AUC (higher is better)": measured.chance.insertion_auc,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    frame["deletion rank"] = frame["deletion AUC (lower is better)"].rank(method="min").astype(int)
+    frame["insertion rank"] = frame["insertion AUC (higher is better)"].rank(ascending=False, method="min").astype(int)
+    return frame.sort_values("insertion rank").reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Thumbnails:
+    """How the stage thumbnails are drawn: over the image as the model sees it, as the maps are shown."""
+
+    image: np.ndarray
+    colormap: str
+    opacity: float
+    normalisation: str
+
+
+def stage_gallery_ui(result: metrics.RandomizationResult, thumbnails: Thumbnails) -> None:
+    info = explainers.METHODS[result.method]
+    verdict = "passed" if result.passed else "failed"
+    st.markdown(f"**{info.label}** — {verdict}, mean similarity {result.mean_similarity:.2f}")
+    columns = st.columns(len(result.maps))
+    for column, stage, attribution, rho in zip(columns, result.stages, result.maps, result.spearman, strict=True):
+        normalised = imaging.normalise(attribution, info.signed, thumbnails.normalisation)
+        column.image(
+            imaging.overlay_rgb(thumbnails.image, normalised, info.signed, thumbnails.colormap, thumbnails.opacity),
+            caption=f"{stage} · ρ {rho:.2f}",
+            width="stretch",
+        )
+
+
+def trust_ui(subject: Subject, maps: dict[str, ShownMap], slots: dict, thumbnails: Thumbnails) -> None:
+    """The Trust section under the maps, and each map's own trust expander (``slots[method]``)."""
+    st.subheader("How far to trust each map", anchor="trust")
+    st.caption(
+        "Each check is measured on this image, this class and this model, when you ask; results stay for the session."
+    )
+    measured = _measured(maps, subject)
+    missing_faithfulness = [m for m in maps if m not in measured.faithfulness]
+    missing_randomization = [m for m in maps if m not in measured.randomization]
+    left, right = st.columns(2)
+    faithfulness_passes = metrics.STEPS * 2 + 1
+    if left.button(
+        "Measure faithfulness",
+        icon=":material/insights:",
+        disabled=not missing_faithfulness,
+        help=f"Deletion and insertion curves: {faithfulness_passes} forward passes per map, plus a random order once.",
+    ):
+        _measure_faithfulness(maps, subject, measured)
+    stage_total = (
+        sum(
+            metrics.stage_count(subject.model)
+            * explainers.estimated_passes(subject.model, m, maps[m].explanation.layer)
+            for m in missing_randomization
+        )
+        if missing_randomization
+        else 0
+    )
+    if right.button(
+        "Run the randomisation check",
+        icon=":material/shuffle:",
+        disabled=not missing_randomization,
+        help=f"Explains again on a copy of the model whose weights are randomised from the top block down, "
+        f"{metrics.DEFAULT_STAGES} stages: up to {stage_total} model passes for the maps not checked yet.",
+    ):
+        _run_randomization(maps, subject, measured)
+
+    for method, shown in maps.items():
+        map_trust_ui(slots[method], shown, measured)
+
+    if len(maps) > 1:
+        labels = [explainers.METHODS[m].label for m in maps]
+        matrix = metrics.agreement({m: s.explanation.attribution for m, s in maps.items()})
+        st.altair_chart(agreement_chart(labels, matrix), width="stretch")
+        st.caption(
+            "How to read it: 1 means two methods rank the pixels in the same order, 0 unrelated. High agreement "
+            "is reassuring but not proof: methods built on the same gradient share its blind spots."
+        )
+    if measured.faithfulness:
+        st.markdown(
+            "**Faithfulness** (Petsiuk et al., 2018): " + metrics.DELETION.reading + " " + metrics.INSERTION.reading
+        )
+        st.dataframe(ranking_table(measured), hide_index=True, width="stretch")
+        st.caption(
+            "Random deletion is a hard baseline: blacking out random pixels destroys the class almost as fast as "
+            "any map, so a deletion AUC near the random order's says little. Insertion separates the methods "
+            "better. Read both curves rather than crowning a winner from one, and remember that blacked-out and "
+            "blurred images are unlike real ones."
+        )
+    if measured.randomization:
+        st.markdown("**Model-randomisation check** (Adebayo et al., 2018): " + metrics.RANDOMIZATION.reading)
+        st.altair_chart(randomization_chart(measured.randomization), width="stretch")
+        for result in measured.randomization.values():
+            stage_gallery_ui(result, thumbnails)
