@@ -284,17 +284,7 @@ def measure(model, inputs, explanation, black: np.ndarray, seed: int, chance, ar
     faithful = metrics.curves(model, inputs, explanation.attribution, explanation.target, black, seed=seed)
     arrays[f"{explanation.method}_deletion"] = faithful.deletion
     arrays[f"{explanation.method}_insertion"] = faithful.insertion
-    check = metrics.randomization_check(
-        model,
-        inputs,
-        explanation.method,
-        explanation.target,
-        layer=explanation.layer,
-        baseline=black,
-        seed=seed,
-        original=explanation.attribution,
-        options={"seed": seed} if explanation.info.stochastic else None,
-    )
+    check = metrics.randomization_check(model, inputs, explanation, baseline=black, seed=seed)
     return {
         "deletion_auc": faithful.deletion_auc,
         "insertion_auc": faithful.insertion_auc,
@@ -344,9 +334,9 @@ def main(argv: list[str] | None = None) -> int:
             check = entry["randomization"]
             verdict = "passed" if check["passed"] else "failed"
             print(
-                f"  deletion AUC {entry['deletion_auc']:.3f} (random {entry['random_deletion_auc']:.3f}, lower is better)"
-                f", insertion AUC {entry['insertion_auc']:.3f} (random {entry['random_insertion_auc']:.3f}, higher is "
-                f"better); randomisation check {verdict} (mean similarity {check['mean_similarity']:.2f})"
+                f"  deletion AUC {entry['deletion_auc']:.3f} (random {entry['random_deletion_auc']:.3f}, lower is "
+                f"better), insertion AUC {entry['insertion_auc']:.3f} (random {entry['random_insertion_auc']:.3f}, "
+                f"higher is better); randomisation check {verdict} (mean similarity {check['mean_similarity']:.2f})"
             )
     return 0
 

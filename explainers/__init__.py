@@ -52,6 +52,7 @@ __all__ = [
     "pearson",
     "predict",
     "probabilities",
+    "replay_options",
     "spearman_brown",
     "split_half_reliability",
     "uses_gpu",
@@ -93,6 +94,11 @@ def estimated_passes(model: keras.Model, method: str, layer: str | None = None, 
         layer = layer or default_cam_layer(model)
         channels = int(find_layer(model, layer).output.shape[-1]) if layer else None
     return implementation.estimated_passes(graph_for(model).input_shape, channels, **options)
+
+
+def replay_options(explanation: Explanation) -> dict:
+    """Options that make the same method redo ``explanation`` (on another model) in at most as many passes."""
+    return _IMPLEMENTATIONS[explanation.method].replay_options(explanation.options, explanation.passes)
 
 
 def predict(model: keras.Model, inputs: np.ndarray, memory_budget_bytes: int | None = None) -> np.ndarray:

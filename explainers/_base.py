@@ -102,6 +102,14 @@ class Method:
         """Model evaluations at these settings (an upper bound where the method adapts)."""
         return self.info.default_passes
 
+    def replay_options(self, used: dict, passes: int) -> dict:
+        """Options that redo an explanation (its ``options``, ``passes``) on another model with no more passes.
+
+        The randomisation check uses them: an adaptive method would otherwise refine much longer on a
+        random network than it did on the trained one.
+        """
+        return {name: value for name, value in used.items() if name in self.option_names()}
+
     def defaults(self) -> dict:
         """The default value of each option."""
         parameters = inspect.signature(self.attribute).parameters.values()

@@ -80,6 +80,10 @@ class GradientStatistics(Method):
     def defaults(self) -> dict:
         return super().defaults() | self.statistic_defaults
 
+    def replay_options(self, used, passes):
+        replay = super().replay_options(used, passes) | {"samples": min(used["initial_samples"], passes)}
+        return replay | {"max_samples": passes}
+
     def estimated_passes(self, input_shape, layer_channels, **options):
         settings = self.defaults() | options
         if settings["reliability_target"] is None:

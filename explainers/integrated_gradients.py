@@ -97,6 +97,9 @@ class IntegratedGradients(Method):
         chosen = np.sort(chosen)
         return (alphas[chosen] + alphas[chosen + 1]) / 2
 
+    def replay_options(self, used, passes):
+        return {"steps": used["initial_steps"], "max_steps": used["steps"], "tolerance": used["tolerance"]}
+
     def estimated_passes(self, input_shape, layer_channels, **options):
         settings = self.defaults() | options
         steps = settings["steps"] if settings["tolerance"] is None else max(settings["steps"], settings["max_steps"])

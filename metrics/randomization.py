@@ -160,47 +160,44 @@ def randomize_layers(model: keras.Model, paths: list[str], seed: int) -> None:
 def randomization_check(
     model: keras.Model,
     inputs: np.ndarray,
-    method: str,
-    target: int,
+    explanation: explainers.Explanation,
     *,
-    layer: str | None = None,
     baseline: np.ndarray | None = None,
     stages: int = DEFAULT_STAGES,
     seed: int = 0,
-    original: np.ndarray | None = None,
     progress: Callable[[int, int], None] | None = None,
-    options: dict | None = None,
 ) -> RandomizationResult:
-    """Cascading randomisation of a private copy of ``model``; the map of ``method`` after each stage.
+    """Cascading randomisation of a private copy of ``model``: ``explanation`` (its method, class, layer
+    and settings) redone after each stage, each time in at most the passes it took on the trained model.
 
-    ``original`` (the map on the trained model) is computed when not given. ``progress(done, total)``
-    counts stages.
+    ``progress(done, total)`` counts stages.
     """
     started = time.perf_counter()
-    options = options or {}
     plan = cascading_stages(model, stages)
-
-    def explain(network: keras.Model) -> np.ndarray:
-        return explainers.explain(
-            network, inputs, method, target=target, layer=layer, baseline=baseline, **options
-        ).attribution
-
-    if original is None:
-        original = explain(model)
     copy = private_copy(model)
-    maps, labels = [np.asarray(original, np.float32)], ["original"]
+    options = explainers.replay_options(explanation)
+    maps, labels = [np.asarray(explanation.attribution, np.float32)], ["original"]
     for number, (stage, paths) in enumerate(plan, start=1):
         randomize_layers(copy, paths, seed + number)
-        maps.append(explain(copy))
+        randomized = explainers.explain(
+            copy,
+            inputs,
+            explanation.method,
+            target=explanation.target,
+            layer=explanation.layer,
+            baseline=baseline,
+            **options,
+        )
+        maps.append(randomized.attribution)
         labels.append(stage.label)
         if progress is not None:
             progress(number, len(plan))
     return RandomizationResult(
-        method=method,
+        method=explanation.method,
         stages=tuple(labels),
         maps=tuple(maps),
-        spearman=tuple(spearman(original, m) for m in maps),
-        ssim=tuple(ssim(original, m) for m in maps),
+        spearman=tuple(spearman(maps[0], m) for m in maps),
+        ssim=tuple(ssim(maps[0], m) for m in maps),
         seconds=time.perf_counter() - started,
     )
 

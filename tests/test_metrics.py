@@ -8,6 +8,7 @@ import pytest
 
 import explainers
 import metrics
+import models
 from explainers._reliability import samples_for_reliability
 from tests.conftest import build_three_shapes
 
@@ -162,13 +163,25 @@ def test_randomisation_runs_on_a_private_copy_of_every_model_shape(shape, rng):
     before = [w.copy() for w in model.get_weights()]
     inputs = rng.uniform(size=(12, 12, 3))
     layer = "backbone/conv2" if shape == "nested" else "conv2"
-    result = metrics.randomization_check(model, inputs, "gradcam", 1, layer=layer, stages=3)
+    explanation = explainers.explain(model, inputs, "gradcam", target=1, layer=layer)
+    result = metrics.randomization_check(model, inputs, explanation, stages=3)
     assert result.stages[0] == "original" and len(result.stages) == len(result.maps) == 4
     assert result.spearman[0] == pytest.approx(1.0) and result.ssim[0] == pytest.approx(1.0)
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
-    np.testing.assert_allclose(
-        result.maps[0], explainers.explain(model, inputs, "gradcam", target=1, layer=layer).attribution
-    )
+    assert not np.allclose(result.maps[-1], result.maps[0])
+
+
+@pytest.mark.parametrize("method", ["integrated_gradients", "smoothgrad", "occlusion"])
+def test_randomised_maps_take_no_more_passes_than_the_original(method, rng):
+    model, inputs = build_three_shapes()["functional"], rng.uniform(size=(12, 12, 3))
+    options = {"occlusion": {"patch": 4, "stride": 4}, "integrated_gradients": {"steps": 4, "tolerance": 1e-4}}
+    explanation = explainers.explain(model, inputs, method, target=1, **options.get(method, {}))
+    replay = explainers.replay_options(explanation)
+    again = explainers.explain(model, inputs, method, target=1, **replay)
+    np.testing.assert_allclose(again.attribution, explanation.attribution, rtol=1e-5, atol=1e-8)
+    copy = metrics.private_copy(model)
+    metrics.randomize_layers(copy, ["logits", "conv2"], seed=3)
+    assert explainers.explain(copy, inputs, method, target=1, **replay).passes <= explanation.passes
 
 
 def test_stages_go_from_the_top_block_down_and_cover_every_block(bundled_model):
@@ -177,7 +190,7 @@ def test_stages_go_from_the_top_block_down_and_cover_every_block(bundled_model):
     assert stages[0][0].blocks == ("head",)
     assert stages[-1][0].blocks[-1] == "stem"
     every_layer = [path for _, paths in stages for path in paths]
-    weighted = [info.path for info in __import__("models").describe_layers(bundled_model) if info.parameters]
+    weighted = [info.path for info in models.describe_layers(bundled_model) if info.parameters]
     assert sorted(every_layer) == sorted(weighted)
 
 
@@ -202,13 +215,14 @@ def test_guided_backprop_fails_and_gradcam_passes_on_the_bundled_model(bundled_m
     _, inputs = sample_input("coffee")
     before = [w.copy() for w in bundled_model.get_weights()]
     target = int(np.argmax(explainers.predict(bundled_model, inputs[None])[0]))
+    layer = models.default_cam_layer(bundled_model)
     results = {
         method: metrics.randomization_check(
             bundled_model,
             inputs,
-            method,
-            target,
-            layer=__import__("models").default_cam_layer(bundled_model),
+            explainers.explain(
+                bundled_model, inputs, method, target=target, layer=layer if method == "gradcam" else None
+            ),
             baseline=bundled_source.black_image(),
         )
         for method in ("guided_backprop", "gradcam")

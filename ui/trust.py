@@ -125,16 +125,7 @@ def _run_randomization(maps: dict[str, ShownMap], subject: Subject, measured: Me
             bar.progress(min((number + done / total) / len(todo), 1.0), text=f"{label}: stage {done}/{total}")
 
         result = metrics.randomization_check(
-            subject.model,
-            subject.inputs,
-            method,
-            subject.target,
-            layer=shown.explanation.layer,
-            baseline=subject.black,
-            seed=subject.seed,
-            original=shown.explanation.attribution,
-            progress=report,
-            options={"seed": subject.seed} if explainers.METHODS[method].stochastic else None,
+            subject.model, subject.inputs, shown.explanation, baseline=subject.black, seed=subject.seed, progress=report
         )
         cache.put(_randomization_key(shown, subject), result)
         measured.randomization[method] = result
@@ -352,21 +343,14 @@ def trust_ui(subject: Subject, maps: dict[str, ShownMap], slots: dict, thumbnail
         help=f"Deletion and insertion curves: {faithfulness_passes} forward passes per map, plus a random order once.",
     ):
         _measure_faithfulness(maps, subject, measured)
-    stage_total = (
-        sum(
-            metrics.stage_count(subject.model)
-            * explainers.estimated_passes(subject.model, m, maps[m].explanation.layer)
-            for m in missing_randomization
-        )
-        if missing_randomization
-        else 0
-    )
+    # Each stage costs about what the map itself cost.
+    stage_total = metrics.stage_count(subject.model) * sum(maps[m].explanation.passes for m in missing_randomization)
     if right.button(
         "Run the randomisation check",
         icon=":material/shuffle:",
         disabled=not missing_randomization,
         help=f"Explains again on a copy of the model whose weights are randomised from the top block down, "
-        f"{metrics.DEFAULT_STAGES} stages: up to {stage_total} model passes for the maps not checked yet.",
+        f"{metrics.stage_count(subject.model)} stages: about {stage_total} model passes for the maps not checked yet.",
     ):
         _run_randomization(maps, subject, measured)
 
