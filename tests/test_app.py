@@ -128,3 +128,44 @@ def test_bad_image_uploads_give_a_message_and_keep_the_last_image(app):
     assert_clean(at)
     assert not at.error and "Note: first of 2 frames used." in [c.value for c in at.sidebar.caption]
     assert target_box(at).value in CAT_CLASSES and len(map_images(at)) == 1
+
+
+def test_trust_section_measures_faithfulness_and_the_randomisation_check_on_request(app):
+    at = run_light(app, ("gradcam", "smoothgrad"))
+    assert_clean(at)
+    captions = " ".join(c.value for c in at.caption)
+    texts = " ".join(m.value for m in at.markdown)
+    assert "**Reproducibility 0.9" in texts and "Deterministic" in texts
+    assert "Faithfulness not measured yet" in captions
+    assert len(at.get("vega_lite_chart")) == 2  # the predictions and the agreement heatmap
+    next(b for b in at.button if b.proto.label == TRUST_BUTTONS[0]).click().run()
+    assert_clean(at)
+    texts = " ".join(m.value for m in at.markdown)
+    assert texts.count("**Deletion AUC") == 2 and "random order" in texts
+    table = at.dataframe[0].value
+    assert list(table["method"]).count("random order (chance)") == 1 and len(table) == 3
+    assert len(at.session_state["_cache_trust"]) == 3  # two maps' curves and the random order, cached
+    assert next(b for b in at.button if b.proto.label == TRUST_BUTTONS[0]).disabled
+    at.session_state["methods"] = ["gradcam"]
+    at.run()
+    next(b for b in at.button if b.proto.label == TRUST_BUTTONS[1]).click().run()
+    assert_clean(at)
+    texts = " ".join(m.value for m in at.markdown)
+    assert "**Randomisation check passed** on this model" in texts
+    assert "**Grad-CAM** — passed" in texts
+    at.selectbox(key="colormap").set_value("viridis").run()  # a display change keeps every measurement
+    assert_clean(at)
+    assert "**Randomisation check passed** on this model" in " ".join(m.value for m in at.markdown)
+
+
+def test_the_seed_changes_sampling_maps_only(app):
+    at = run_light(app, ("gradcam", "smoothgrad"))
+    first = dict(at.session_state["_cache_results"]._items)
+    at.number_input(key="seed").set_value(4).run()
+    assert_clean(at)
+    keys = set(at.session_state["_cache_results"]._items) - set(first)
+    assert [key[2] for key in keys] == ["smoothgrad"]  # Grad-CAM was reused; SmoothGrad redrawn with new noise
+    assert "seed 4" in " ".join(m.value for m in at.markdown)
+
+
+TRUST_BUTTONS = ("Measure faithfulness", "Run the randomisation check")

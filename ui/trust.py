@@ -135,38 +135,33 @@ def _run_randomization(maps: dict[str, ShownMap], subject: Subject, measured: Me
 # -- charts ------------------------------------------------------------------------------------------
 
 
-def curves_chart(curves: metrics.Curves, chance: metrics.Curves | None, label: str) -> alt.Chart:
-    """Deletion and insertion of one map (solid) beside a random order's (dashed)."""
+def curves_chart(curves: metrics.Curves, chance: metrics.Curves | None) -> alt.Chart:
+    """Deletion (red) and insertion (blue) of one map, solid, beside a random order's, dashed."""
     rows = []
-    for source, measured_curves in ((label, curves), ("random order", chance)):
+    for order, measured_curves in (("this map", curves), ("random", chance)):
         if measured_curves is None:
             continue
         for curve in ("deletion", "insertion"):
-            values = getattr(measured_curves, curve)
             rows += [
-                {"fraction": float(x), "value": float(y), "curve": curve, "order": source}
-                for x, y in zip(measured_curves.fractions, values, strict=True)
+                {"fraction": float(x), "value": float(y), "line": f"{curve}, {order}", "curve": curve, "order": order}
+                for x, y in zip(measured_curves.fractions, getattr(measured_curves, curve), strict=True)
             ]
-    axis_title = "class probability" if curves.value_kind == "probability" else "class score"
+    lines = [f"{curve}, {order}" for curve in ("deletion", "insertion") for order in ("this map", "random")]
     return (
         alt.Chart(pd.DataFrame(rows))
         .mark_line()
         .encode(
-            x=alt.X("fraction:Q", title="fraction of pixels removed / restored", axis=alt.Axis(format="%")),
-            y=alt.Y("value:Q", title=axis_title),
+            x=alt.X("fraction:Q", title="pixels removed / restored", axis=alt.Axis(format="%", tickCount=4)),
+            y=alt.Y("value:Q", title="probability" if curves.value_kind == "probability" else "score"),
             color=alt.Color(
-                "curve:N",
-                scale=alt.Scale(domain=list(_CURVE_COLOURS), range=list(_CURVE_COLOURS.values())),
-                legend=alt.Legend(orient="bottom", title=None),
+                "line:N",
+                scale=alt.Scale(domain=lines, range=[_CURVE_COLOURS[line.split(",")[0]] for line in lines]),
+                legend=alt.Legend(orient="bottom", title=None, columns=1, labelLimit=200),
             ),
-            strokeDash=alt.StrokeDash(
-                "order:N",
-                scale=alt.Scale(domain=[label, "random order"], range=[[1, 0], [4, 3]]),
-                legend=alt.Legend(orient="bottom", title=None),
-            ),
-            tooltip=["order", "curve", alt.Tooltip("fraction:Q", format=".1%"), alt.Tooltip("value:Q", format=".3f")],
+            strokeDash=alt.StrokeDash("line:N", scale=alt.Scale(domain=lines, range=[[1, 0], [4, 3]] * 2), legend=None),
+            tooltip=["line", alt.Tooltip("fraction:Q", format=".1%"), alt.Tooltip("value:Q", format=".3f")],
         )
-        .properties(height=180)
+        .properties(height=220)
     )
 
 
@@ -226,15 +221,15 @@ def randomization_chart(results: dict[str, metrics.RandomizationResult]) -> alt.
 
 def _versus(value: float, chance: float, better: str) -> str:
     beats = value < chance if better == "lower" else value > chance
-    return "better than a random order" if beats else "**no better than a random order**"
+    return "better than random" if beats else "**no better than random**"
 
 
 def reproducibility_text(explanation: explainers.Explanation) -> str:
     if explanation.reliability is not None:
         return (
-            f"**Reproducibility {explanation.reliability:.2f}** (split-half, {explanation.passes} samples, seed "
-            f"{explanation.options.get('seed')}): a rerun with fresh noise would correlate with this map about this "
-            "well." + (" Below 0.9: part of what you see is sampling noise." if explanation.reliability < 0.9 else "")
+            f"**Reproducibility {explanation.reliability:.2f}** ({explanation.passes} samples, seed "
+            f"{explanation.options.get('seed')}): how well a rerun with fresh noise would match this map."
+            + (" Below 0.9: part of what you see is sampling noise." if explanation.reliability < 0.9 else "")
         )
     text = "**Deterministic**: the same map every run."
     if explanation.completeness_relative is not None:
@@ -243,13 +238,17 @@ def reproducibility_text(explanation: explainers.Explanation) -> str:
 
 
 def faithfulness_text(curves: metrics.Curves, chance: metrics.Curves | None) -> str:
-    parts = [f"**Deletion AUC {curves.deletion_auc:.3f}**", f"**insertion AUC {curves.insertion_auc:.3f}**"]
-    if chance is not None:
-        parts[0] += f" (random order {chance.deletion_auc:.3f}; lower is better: "
-        parts[0] += _versus(curves.deletion_auc, chance.deletion_auc, "lower") + ")"
-        parts[1] += f" (random order {chance.insertion_auc:.3f}; higher is better: "
-        parts[1] += _versus(curves.insertion_auc, chance.insertion_auc, "higher") + ")"
-    return "; ".join(parts) + "."
+    parts = []
+    for name, value, better in (
+        ("Deletion", curves.deletion_auc, "lower"),
+        ("Insertion", curves.insertion_auc, "higher"),
+    ):
+        text = f"**{name} AUC {value:.3f}**"
+        if chance is not None:
+            reference = getattr(chance, f"{name.lower()}_auc")
+            text += f" ({better} is better; random order {reference:.3f}): {_versus(value, reference, better)}."
+        parts.append(text)
+    return "  \n".join(parts)
 
 
 def randomization_text(result: metrics.RandomizationResult | None, info: explainers.MethodInfo) -> str:
@@ -258,9 +257,8 @@ def randomization_text(result: metrics.RandomizationResult | None, info: explain
         return f"**Randomisation check** not run on this model yet. In the literature this method {literature} it."
     verdict = "passed" if result.passed else "FAILED"
     return (
-        f"**Randomisation check {verdict}** on this model: with its weights randomised, the map's mean similarity "
-        f"to this one was {result.mean_similarity:.2f} (passes below {metrics.PASS_BELOW}). "
-        f"In the literature this method {literature} it."
+        f"**Randomisation check {verdict}** on this model: with random weights the map kept a similarity of "
+        f"{result.mean_similarity:.2f} (passes below {metrics.PASS_BELOW}). In the literature it {literature}."
     )
 
 
@@ -274,7 +272,7 @@ def map_trust_ui(slot, shown: ShownMap, measured: Measured) -> None:
             st.caption("Faithfulness not measured yet: **Measure faithfulness** below.")
         else:
             st.markdown(faithfulness_text(curves, measured.chance))
-            st.altair_chart(curves_chart(curves, measured.chance, shown.explanation.info.label), width="stretch")
+            st.altair_chart(curves_chart(curves, measured.chance), width="stretch")
         st.markdown(randomization_text(measured.randomization.get(method), shown.explanation.info))
 
 
@@ -343,6 +341,7 @@ def trust_ui(subject: Subject, maps: dict[str, ShownMap], slots: dict, thumbnail
         help=f"Deletion and insertion curves: {faithfulness_passes} forward passes per map, plus a random order once.",
     ):
         _measure_faithfulness(maps, subject, measured)
+        st.rerun()  # redraw the buttons and every map's trust with what is now measured
     # Each stage costs about what the map itself cost.
     stage_total = metrics.stage_count(subject.model) * sum(maps[m].explanation.passes for m in missing_randomization)
     if right.button(
@@ -353,6 +352,7 @@ def trust_ui(subject: Subject, maps: dict[str, ShownMap], slots: dict, thumbnail
         f"{metrics.stage_count(subject.model)} stages: about {stage_total} model passes for the maps not checked yet.",
     ):
         _run_randomization(maps, subject, measured)
+        st.rerun()
 
     for method, shown in maps.items():
         map_trust_ui(slots[method], shown, measured)
