@@ -55,6 +55,13 @@ def apply_window(values: np.ndarray, window: Window) -> np.ndarray:
     """Stored values (H, W, C) -> float32 RGB (H, W, 3) on 0..255; single channels are repeated."""
     low, high = np.float32(window.low), np.float32(window.high)
     # Clipping first keeps float images with extreme values from overflowing into inf - inf = NaN.
-    scaled = (np.clip(np.asarray(values, np.float32), low, high) - low) * np.float32(255.0 / window.width)
+    shifted = np.clip(np.asarray(values, np.float32), low, high) - low
+    scale, width = np.float32(255.0 / window.width), np.float32(window.width)
+    if np.isfinite(scale):
+        scaled = shifted * scale
+    elif width > 0:  # a denormal width (values 0 and 1e-45): 255 / width overflows, so divide by it instead
+        scaled = shifted / width * np.float32(255.0)
+    else:  # narrower than float32 can hold: low and high are one value, so nothing is above the window's floor
+        scaled = np.zeros_like(shifted)
     scaled = np.clip(scaled, 0.0, 255.0)
     return np.repeat(scaled, 3, axis=-1) if scaled.shape[-1] == 1 else scaled

@@ -94,6 +94,15 @@ def test_windows_clip_outside_and_percentiles_ignore_hot_pixels():
         imaging.Window(5, 5)
 
 
+def test_windows_narrower_than_float32_can_scale_stay_finite():
+    """Found by the property test: a float TIFF holding 0 and 1.4e-45 (the smallest denormal) became NaN,
+    because 255 / width overflowed to inf and 0 * inf is NaN."""
+    tiny = np.array([[[0.0], [1.4e-45]]], np.float32)
+    np.testing.assert_array_equal(imaging.apply_window(tiny, imaging.full_range(tiny))[..., 0], [[0.0, 255.0]])
+    below_float32 = imaging.apply_window(np.zeros((1, 2, 1), np.float32), imaging.Window(0.0, 1e-50))
+    assert np.isfinite(below_float32).all() and below_float32.max() == 0
+
+
 def test_the_mri_sample_is_sixteen_bit_with_values_beyond_8_bits():
     mri = imaging.load_sample("mri")
     assert mri.bit_depth == 16 and mri.values.shape == (256, 256, 1)

@@ -42,17 +42,16 @@ def content_key(*arrays: np.ndarray) -> str:
 
 def _size_of(value: Any) -> int:
     """Bytes held by a cached value: its bytes, or the arrays among its fields (an explanation's map, a
-    check's maps per stage), plus a little for the rest."""
+    check's maps per stage); 1 KiB for anything else."""
     if isinstance(value, (bytes, bytearray)):
         return len(value)
     if isinstance(value, np.ndarray):
         return int(value.nbytes)
     if isinstance(value, (tuple, list)):
         return sum(_size_of(item) for item in value)
-    fields = getattr(value, "__dict__", None)
-    if fields is None:
-        return 1024
-    return 1024 + sum(_size_of(item) for item in fields.values() if isinstance(item, (np.ndarray, tuple, list)))
+    fields = getattr(value, "__dict__", {})
+    arrays = sum(_size_of(item) for item in fields.values() if isinstance(item, (np.ndarray, tuple, list)))
+    return arrays or 1024
 
 
 class SessionCache:
