@@ -35,23 +35,24 @@ STEPS = 64
 BLUR_SIGMA_AT_224 = 5.0
 BLUR_RADIUS_AT_224 = 5  # the RISE code's 11-tap kernel
 
+_PROTOCOL = {
+    "paper": "Petsiuk et al., 2018",
+    "value_range": (0.0, 1.0),
+    "cost": f"{2 * STEPS + 1} forward passes a map",
+}
 DELETION = MetricInfo(
     name="deletion_auc",
     label="Deletion AUC",
-    paper="Petsiuk et al., 2018",
     better="lower",
-    value_range=(0.0, 1.0),
-    cost=f"{2 * STEPS + 1} forward passes with insertion",
+    **_PROTOCOL,
     reading="How fast the class's probability falls as the pixels the map ranks first are blacked out "
     "(lower = the map found pixels the model needs).",
 )
 INSERTION = MetricInfo(
     name="insertion_auc",
     label="Insertion AUC",
-    paper="Petsiuk et al., 2018",
     better="higher",
-    value_range=(0.0, 1.0),
-    cost=f"{2 * STEPS + 1} forward passes with deletion",
+    **_PROTOCOL,
     reading="How fast the class's probability returns as the pixels the map ranks first are restored "
     "into a blurred copy (higher = those pixels alone carry the class).",
 )

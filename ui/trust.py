@@ -156,12 +156,12 @@ def curves_chart(curves: metrics.Curves, chance: metrics.Curves | None) -> alt.C
             color=alt.Color(
                 "line:N",
                 scale=alt.Scale(domain=lines, range=[_CURVE_COLOURS[line.split(",")[0]] for line in lines]),
-                legend=alt.Legend(orient="bottom", title=None, columns=1, labelLimit=200),
+                legend=None,  # a narrow column has no room for it: the caption under the chart says what is what
             ),
             strokeDash=alt.StrokeDash("line:N", scale=alt.Scale(domain=lines, range=[[1, 0], [4, 3]] * 2), legend=None),
             tooltip=["line", alt.Tooltip("fraction:Q", format=".1%"), alt.Tooltip("value:Q", format=".3f")],
         )
-        .properties(height=220)
+        .properties(height=170)
     )
 
 
@@ -203,17 +203,23 @@ def randomization_chart(results: dict[str, metrics.RandomizationResult]) -> alt.
     ]
     lines = (
         alt.Chart(pd.DataFrame(rows))
-        .mark_line(point=True)
+        .mark_line(strokeWidth=2)
         .encode(
             x=alt.X("stage:O", title="stage (0 = trained model; then blocks randomised from the top)"),
             y=alt.Y("value:Q", title="similarity to the original map", scale=alt.Scale(domain=[-1, 1])),
             color=alt.Color("method:N", title=None),
-            strokeDash=alt.StrokeDash("measure:N", title=None),
+            strokeDash=alt.StrokeDash(
+                "measure:N", title=None, scale=alt.Scale(domain=["Spearman |map|", "SSIM"], range=[[1, 0], [5, 3]])
+            ),
             tooltip=["method", "measure", "randomised", alt.Tooltip("value:Q", format=".2f")],
         )
     )
-    line = alt.Chart(pd.DataFrame({"y": [metrics.PASS_BELOW]})).mark_rule(strokeDash=[2, 2], color="gray")
-    return (lines + line.encode(y="y:Q")).properties(height=260)
+    line = alt.Chart(
+        pd.DataFrame({"y": [metrics.PASS_BELOW], "text": [f"pass line: mean Spearman below {metrics.PASS_BELOW}"]})
+    )
+    rule = line.mark_rule(strokeDash=[2, 2], color="gray").encode(y="y:Q")
+    label = line.mark_text(align="left", dx=4, dy=-6, color="gray").encode(y="y:Q", x=alt.value(0), text="text:N")
+    return (lines + rule + label).properties(height=260)
 
 
 # -- reading -----------------------------------------------------------------------------------------
@@ -273,6 +279,7 @@ def map_trust_ui(slot, shown: ShownMap, measured: Measured) -> None:
         else:
             st.markdown(faithfulness_text(curves, measured.chance))
             st.altair_chart(curves_chart(curves, measured.chance), width="stretch")
+            st.caption("Red: deletion; blue: insertion. Solid: this map; dashed: a random order.")
         st.markdown(randomization_text(measured.randomization.get(method), shown.explanation.info))
 
 
