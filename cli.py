@@ -332,11 +332,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  reproducibility (split-half) {entry['reliability']:.2f} over {entry['passes']} samples")
         if "deletion_auc" in entry:
             check = entry["randomization"]
-            verdict = "passed" if check["passed"] else "failed"
+            verdict = {True: "passed", False: "failed"}.get(check["passed"], "not applicable: the map is constant")
+            if check["passed"] is not None:
+                verdict += f" (mean similarity {check['mean_similarity']:.2f})"
             print(
                 f"  deletion AUC {entry['deletion_auc']:.3f} (random {entry['random_deletion_auc']:.3f}, lower is "
                 f"better), insertion AUC {entry['insertion_auc']:.3f} (random {entry['random_insertion_auc']:.3f}, "
-                f"higher is better); randomisation check {verdict} (mean similarity {check['mean_similarity']:.2f})"
+                f"higher is better); randomisation check {verdict}"
             )
     return 0
 

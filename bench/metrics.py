@@ -60,7 +60,7 @@ def bench_sample(model, source, name: str, methods: list[str]) -> None:
         print(
             f"{method:22} {seconds:9.2f} {explanation.passes:6d} {reliability:>7} {faithful:9.2f} "
             f"{faithful / seconds:8.1f} {randomized:9.2f} {randomized / seconds:8.1f} "
-            f"{'pass' if check.passed else 'FAIL':>8}",
+            f"{ {True: 'pass', False: 'FAIL', None: 'n/a'}[check.passed]:>8}",
             flush=True,
         )
     if "smoothgrad" in methods:

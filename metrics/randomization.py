@@ -76,8 +76,14 @@ class RandomizationResult:
         return float(np.mean(self.spearman[1:]))
 
     @property
-    def passed(self) -> bool:
-        return self.mean_similarity < PASS_BELOW
+    def applicable(self) -> bool:
+        """False when the original map is constant: it ranks no pixel above another, so there is nothing to lose."""
+        return bool(np.ptp(self.maps[0]) > 0)
+
+    @property
+    def passed(self) -> bool | None:
+        """None when the check cannot judge the map (see :attr:`applicable`)."""
+        return self.mean_similarity < PASS_BELOW if self.applicable else None
 
 
 def _weighted_blocks(model: keras.Model, count: int) -> list[tuple[str, list[str]]]:

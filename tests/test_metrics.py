@@ -194,6 +194,17 @@ def test_stages_go_from_the_top_block_down_and_cover_every_block(bundled_model):
     assert sorted(every_layer) == sorted(weighted)
 
 
+def test_a_constant_map_cannot_pass_or_fail_the_randomisation_check(rng):
+    model = build_three_shapes()["functional"]
+    inputs = rng.uniform(size=(12, 12, 3))
+    whole_image = explainers.explain(model, inputs, "occlusion", target=1, patch=12, stride=12)
+    assert np.ptp(whole_image.attribution) == 0  # one patch covers everything: the same drop everywhere
+    result = metrics.randomization_check(model, inputs, whole_image, stages=2)
+    assert not result.applicable and result.passed is None
+    informative = explainers.explain(model, inputs, "saliency", target=1)
+    assert metrics.randomization_check(model, inputs, informative, stages=2).passed is not None
+
+
 def test_randomize_layers_uses_each_layers_own_initializer():
     model = keras.Sequential(
         [

@@ -261,6 +261,11 @@ def randomization_text(result: metrics.RandomizationResult | None, info: explain
     literature = "passes" if info.passes_randomization_check else "fails"
     if result is None:
         return f"**Randomisation check** not run on this model yet. In the literature this method {literature} it."
+    if result.passed is None:
+        return (
+            "**Randomisation check not applicable**: this map is constant, so it ranks no pixel above another and "
+            f"there is nothing for random weights to change. In the literature this method {literature} it."
+        )
     verdict = "passed" if result.passed else "FAILED"
     return (
         f"**Randomisation check {verdict}** on this model: with random weights the map kept a similarity of "
@@ -318,7 +323,7 @@ class Thumbnails:
 
 def stage_gallery_ui(result: metrics.RandomizationResult, thumbnails: Thumbnails) -> None:
     info = explainers.METHODS[result.method]
-    verdict = "passed" if result.passed else "failed"
+    verdict = {True: "passed", False: "failed", None: "not applicable (constant map)"}[result.passed]
     st.markdown(f"**{info.label}** — {verdict}, mean similarity {result.mean_similarity:.2f}")
     columns = st.columns(len(result.maps))
     for column, stage, attribution, rho in zip(columns, result.stages, result.maps, result.spearman, strict=True):
