@@ -12,8 +12,10 @@ EfficientNet-Lite0 with real ones) and method it prints:
 - tf-keras-vis: its median for the same method and settings, where it has one, and ours / theirs;
 - peak RSS: the process's largest resident memory while our method ran.
 
-Fixed settings so that both libraries do the same work: SmoothGrad 25 samples at 15 % noise,
-Integrated Gradients 50 uniform steps, Score-CAM capped at 256 channels. Not a test: nothing asserts.
+Fixed settings so that both libraries do the same work: SmoothGrad 25 samples at 15 % noise (a fixed
+count, not sampled until reproducible, and tf-keras-vis's signed mean), Integrated Gradients 50 uniform
+steps, Score-CAM capped at 256 channels. Not a test: nothing asserts. ``bench/metrics.py`` measures the
+default, reproducibility-driven sample counts.
 """
 
 from __future__ import annotations
@@ -40,9 +42,9 @@ import models
 from explainers._graph import graph_for
 
 SETTINGS = {
-    "smoothgrad": {"samples": 25, "noise_level": 0.15},
-    "smoothgrad_squared": {"samples": 25, "noise_level": 0.15},
-    "vargrad": {"samples": 25, "noise_level": 0.15},
+    "smoothgrad": {"samples": 25, "noise_level": 0.15, "reliability_target": None, "statistic": "mean_gradient"},
+    "smoothgrad_squared": {"samples": 25, "noise_level": 0.15, "reliability_target": None},
+    "vargrad": {"samples": 25, "noise_level": 0.15, "reliability_target": None},
     "integrated_gradients": {"steps": 50, "tolerance": None},
     "scorecam": {"max_channels": 256},
 }

@@ -20,7 +20,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from explainers._base import Method
+from explainers._base import Method, max_abs_over_channels
 from explainers._reliability import samples_for_reliability, split_half_reliability
 
 DEFAULT_RELIABILITY_TARGET = 0.9
@@ -51,10 +51,10 @@ class _Sums:
         self.count = 0
 
     def add(self, gradients: np.ndarray) -> None:
-        gradients = gradients.astype(np.float64)
-        self.gradient += gradients.sum(axis=0)
-        self.square += np.square(gradients).sum(axis=0)
-        self.saliency += np.abs(gradients).max(axis=-1).sum(axis=0)
+        # float32 values summed into float64 totals: no float64 copy of the batch on this hot path.
+        self.gradient += gradients.sum(axis=0, dtype=np.float64)
+        self.square += np.square(gradients).sum(axis=0, dtype=np.float64)
+        self.saliency += max_abs_over_channels(gradients).sum(axis=0, dtype=np.float64)
         self.count += len(gradients)
 
     def moments(self, *others: _Sums) -> GradientMoments:
@@ -120,15 +120,18 @@ class GradientStatistics(Method):
 
         while True:
             noise = rng.normal(0.0, sigma, (planned - drawn, *inputs.shape)).astype(np.float32)
+            # The round's first samples go to one half, the rest to the other (the smaller half gets an odd
+            # one out): which half a sample joins never depends on its value, and each half stays contiguous.
+            to_first = (planned - drawn + (halves[0].count <= halves[1].count)) // 2
             done = 0
             for batch in request.graph.batched(
                 inputs[None] + noise, request.target, memory_budget_bytes, report, input_gradients=True
             ):
                 gradients = batch["input_gradients"]
-                # Sample i goes to half i % 2, counted over the whole run: the halves stay independent.
-                first = (drawn + done) % 2
-                halves[0].add(gradients[first::2])
-                halves[1].add(gradients[1 - first :: 2])
+                cut = min(max(to_first - done, 0), len(gradients))
+                for half, part in ((halves[0], gradients[:cut]), (halves[1], gradients[cut:])):
+                    if len(part):
+                        half.add(part)
                 score_sum += float(batch["scores"].sum())
                 done += len(gradients)
             drawn = planned

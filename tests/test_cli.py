@@ -52,6 +52,48 @@ def test_target_and_layer_options(coffee_jpeg, tmp_path, bundled_model):
     assert entry["layer"] == "block15_project_bn"
 
 
+def test_metrics_and_seed_write_what_the_issue_names(coffee_jpeg, tmp_path, bundled_model, capsys):
+    runs = {}
+    for seed in (0, 2):
+        out = tmp_path / f"seed{seed}"
+        args = [
+            str(coffee_jpeg),
+            "--methods",
+            "smoothgrad,gradcam",
+            "--metrics",
+            "--seed",
+            str(seed),
+            "--out",
+            str(out),
+        ]
+        assert cli.main(args) == 0
+        runs[seed] = out
+    summary = json.loads((runs[2] / "summary.json").read_text())
+    smoothgrad, gradcam = summary["maps"]
+    assert smoothgrad["reliability"] >= 0.9 and gradcam["reliability"] is None
+    for entry in (smoothgrad, gradcam):
+        assert 0 <= entry["deletion_auc"] <= 1 and 0 <= entry["insertion_auc"] <= 1
+        assert entry["random_deletion_auc"] == summary["maps"][0]["random_deletion_auc"]
+        assert entry["curve_value"] == "probability"
+        check = entry["randomization"]
+        assert check["passed"] is True and check["pass_below"] == 0.6
+        assert check["stages"][0]["randomized"] == "original" and len(check["stages"]) == 6
+    assert summary["agreement"]["methods"] == ["smoothgrad", "gradcam"]
+    assert summary["agreement"]["matrix"][0][0] == 1.0
+    with np.load(runs[2] / "maps.npz") as maps:
+        expected = {"smoothgrad", "gradcam", "random_deletion", "random_insertion"}
+        expected |= {f"{m}_{curve}" for m in ("smoothgrad", "gradcam") for curve in ("deletion", "insertion")}
+        assert set(maps.files) == expected
+        assert maps["gradcam_deletion"].shape == (65,)
+        np.testing.assert_allclose(
+            np.trapezoid(maps["gradcam_insertion"], np.linspace(0, 1, 65)), gradcam["insertion_auc"], rtol=1e-6
+        )
+        with np.load(runs[0] / "maps.npz") as first:
+            assert not np.array_equal(first["smoothgrad"], maps["smoothgrad"])  # the seed changes the noise
+            np.testing.assert_array_equal(first["gradcam"], maps["gradcam"])
+    assert "reproducibility (split-half)" in capsys.readouterr().out
+
+
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "cli.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
 
