@@ -56,9 +56,9 @@ def apply_window(values: np.ndarray, window: Window) -> np.ndarray:
     low, high = np.float32(window.low), np.float32(window.high)
     # Clipping first keeps float images with extreme values from overflowing into inf - inf = NaN.
     shifted = np.clip(np.asarray(values, np.float32), low, high) - low
-    scale, width = np.float32(255.0 / window.width), np.float32(window.width)
-    if np.isfinite(scale):
-        scaled = shifted * scale
+    scale, width = 255.0 / window.width, np.float32(window.width)
+    if scale <= float(np.finfo(np.float32).max):  # compared as Python floats: no float32 cast to overflow
+        scaled = shifted * np.float32(scale)
     elif width > 0:  # a denormal width (values 0 and 1e-45): 255 / width overflows, so divide by it instead
         scaled = shifted / width * np.float32(255.0)
     else:  # narrower than float32 can hold: low and high are one value, so nothing is above the window's floor
