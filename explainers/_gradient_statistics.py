@@ -139,9 +139,7 @@ class GradientStatistics(Method):
                 reliability = split_half_reliability(
                     *(self.statistic(half.moments(), **statistic_options) for half in halves)
                 )
-            if reliability_target is None or reliability is None or reliability >= reliability_target:
-                break
-            if drawn >= cap:
+            if reliability_target is None or reliability is None or reliability >= reliability_target or drawn >= cap:
                 break
             wanted = math.ceil(_ROUND_MARGIN * samples_for_reliability(drawn, reliability, reliability_target))
             planned = min(cap, max(wanted, drawn + 2))

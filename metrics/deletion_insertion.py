@@ -146,25 +146,9 @@ def curves(
     return Curves(counts / (height * width), deletion, insertion, kind)
 
 
-def random_curves(
-    model: keras.Model,
-    inputs: np.ndarray,
-    target: int,
-    black: np.ndarray,
-    *,
-    seed: int = 0,
-    memory_budget_bytes: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> Curves:
-    """The chance baseline: the curves of a random pixel order (a map with no information)."""
-    no_information = np.zeros(np.shape(inputs)[:2], np.float32)
-    return curves(
-        model,
-        inputs,
-        no_information,
-        target,
-        black,
-        seed=seed,
-        memory_budget_bytes=memory_budget_bytes,
-        progress=progress,
-    )
+def random_curves(model: keras.Model, inputs: np.ndarray, target: int, black: np.ndarray, **options) -> Curves:
+    """The chance baseline: the curves of a random pixel order (a map with no information).
+
+    ``options`` are :func:`curves`' (``seed``, ``memory_budget_bytes``, ``progress``).
+    """
+    return curves(model, inputs, np.zeros(np.shape(inputs)[:2], np.float32), target, black, **options)

@@ -355,13 +355,14 @@ def trust_ui(subject: Subject, maps: dict[str, ShownMap], slots: dict, thumbnail
         _measure_faithfulness(maps, subject, measured)
         st.rerun()  # redraw the buttons and every map's trust with what is now measured
     # Each stage costs about what the map itself cost.
-    stage_total = metrics.stage_count(subject.model) * sum(maps[m].explanation.passes for m in missing_randomization)
+    stages = metrics.stage_count(subject.model)
+    stage_total = stages * sum(maps[m].explanation.passes for m in missing_randomization)
     if right.button(
         "Run the randomisation check",
         icon=":material/shuffle:",
         disabled=not missing_randomization,
         help=f"Explains again on a copy of the model whose weights are randomised from the top block down, "
-        f"{metrics.stage_count(subject.model)} stages: about {stage_total} model passes for the maps not checked yet.",
+        f"{stages} stages: about {stage_total} model passes for the maps not checked yet.",
     ):
         _run_randomization(maps, subject, measured)
         st.rerun()
