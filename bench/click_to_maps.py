@@ -1,19 +1,27 @@
-"""How long a person waits: from choosing a 224x224 photo to seeing four maps in the browser.
+"""How long a person waits in the browser, against the same work done in-process.
 
     .venv/bin/python bench/click_to_maps.py
 
-Starts the real app, uploads two different 224x224 photos in headless Chromium (the first after the
-page's own sample, so the model is loaded and traced, the second warm), and prints each wait next to
-a reference run in this process: the same four maps computed with ``explainers.explain`` directly.
-The ratio is the app's own overhead (Streamlit, rendering, transfer, and on a small machine the
-browser's share of the CPU). Not a test: nothing asserts.
+Starts the real app and drives it in headless Chromium:
+
+1. cold start: from launching the server to the default sample's image and predictions, then its four maps;
+2. two uploads of different 224x224 photos: the first map, then all four maps, each next to the same four
+   maps computed in this process with ``explainers.explain_many`` right after (warm), as a ratio;
+3. display changes (colormap, opacity, normalisation): until every map is redrawn.
+
+The server runs with ``EXPLORER_PROFILE`` set, so the app logs each phase (decode, predict, each method,
+rendering, ...; see ``ui/profile.py``); after each step the phases that fell in it are printed, and the
+rest of the wait is Streamlit, the transfer and the browser's paint. Not a test: nothing asserts.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -26,51 +34,130 @@ import explainers
 import imaging
 import models
 from tests.live_server import CHROMIUM, CHROMIUM_ARGS, streamlit_server
+from ui.profile import PROFILE_ENV
 
 PHOTOS = {"chelsea": skimage.data.chelsea, "astronaut": skimage.data.astronaut}
+MAP_COUNT = len(explainers.DEFAULT_METHODS)
+WAIT_MS = 600_000
+DISPLAY_CHANGES = (
+    ("colormap", "viridis"),
+    ("opacity", None),
+    ("normalisation", "max"),
+)
 
 
 def engine_seconds(model, source, pixels: np.ndarray) -> float:
+    """The four default maps in this process, as the app computes them (one warm-up call, then timed)."""
     inputs = source.preprocess(imaging.resize_for_model(pixels, source.input_size))
-    started = time.perf_counter()
-    for method in explainers.DEFAULT_METHODS:
-        explainers.explain(model, inputs, method, baseline=source.black_image())
-    return time.perf_counter() - started
+    seconds = []
+    for _ in range(2):
+        started = time.perf_counter()
+        list(explainers.explain_many(model, inputs, explainers.DEFAULT_METHODS, baseline=source.black_image()))
+        seconds.append(time.perf_counter() - started)
+    return seconds[-1]
+
+
+class Profile:
+    """The app's phase log (``EXPLORER_PROFILE``), read back step by step."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.write_text("")
+
+    def print_between(self, start: float, end: float) -> None:
+        totals: dict[str, float] = defaultdict(float)
+        for line in self.path.read_text().splitlines():
+            entry = json.loads(line)
+            if entry["start"] >= start - 0.05 and entry["end"] <= end + 0.05:
+                totals[entry["phase"]] += entry["end"] - entry["start"]
+        for name, seconds in sorted(totals.items(), key=lambda item: -item[1]):
+            print(f"    {name:40} {seconds:6.2f} s")
+
+
+def map_sources(page) -> list[str]:
+    """The addresses of the map pictures now on the page (each is a new media file when redrawn)."""
+    return page.locator("[data-testid='stImage'] img").evaluate_all("images => images.map(i => i.src)")
+
+
+def wait_for_new_maps(page, before: set[str], count: int, also_idle: bool = True) -> None:
+    """Until ``count`` pictures are on the page that were not there before (and the app is idle)."""
+    from playwright.sync_api import expect
+
+    page.wait_for_function(
+        "([before, count]) => [...document.querySelectorAll(\"[data-testid='stImage'] img\")]"
+        ".filter(i => !before.includes(i.src)).length >= count",
+        arg=[sorted(before), count],
+        timeout=WAIT_MS,
+        polling=20,
+    )
+    if also_idle:
+        expect(page.locator("[data-testid='stStatusWidget']")).to_have_count(0, timeout=WAIT_MS)
 
 
 def main() -> None:
     from playwright.sync_api import expect, sync_playwright
 
     work = Path(tempfile.mkdtemp(prefix="click-to-maps-"))
+    profile = Profile(work / "profile.jsonl")
+    os.environ[PROFILE_ENV] = str(profile.path)
     source = models.get_source(models.DEFAULT_MODEL)
-    model = source.load()
+    model = source.load()  # converts the weights once, so the server starts on a warm cache
     explainers.warm_up(model)
     paths = {}
     for name, read in PHOTOS.items():
         paths[name] = work / f"{name}.png"
         Image.fromarray(read()).resize((224, 224), Image.Resampling.BILINEAR).save(paths[name])
 
-    with streamlit_server(work / "streamlit.log") as url, sync_playwright() as playwright:
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1600, "height": 1100})
-        started = time.perf_counter()
-        page.goto(url)
-        maps = page.locator("[data-testid='stImage'] img")
-        expect(maps).to_have_count(5, timeout=600_000)
-        print(f"open the page, sample photo, model load and four maps: {time.perf_counter() - started:6.2f} s")
-        page.get_by_text("Upload", exact=True).click()
-        expect(maps).to_have_count(0, timeout=60_000)
-        print(f"{'photo':10} {'browser s':>10} {'engine s':>10} {'ratio':>6}")
-        for name, path in paths.items():
-            started = time.perf_counter()
-            page.locator("input[type=file]").set_input_files(path)  # replaces the previous upload
-            expect(page.get_by_text(f"{path.name}, as the model sees it")).to_be_visible(timeout=600_000)
-            expect(page.locator("[data-testid='stStatusWidget']")).to_be_hidden(timeout=600_000)
-            expect(maps).to_have_count(5, timeout=600_000)
-            expect(page.get_by_text("Download raw maps (.npz)")).to_be_visible(timeout=600_000)
-            waited = time.perf_counter() - started
-            reference = engine_seconds(model, source, np.asarray(Image.open(path).convert("RGB"), np.float32))
-            print(f"{name:10} {waited:10.2f} {reference:10.2f} {waited / reference:6.2f}")
+        started = time.time()
+        with streamlit_server(work / "streamlit.log") as url:
+            listening = time.time()
+            page.goto(url)
+            expect(page.get_by_text("as the model sees it")).to_be_visible(timeout=WAIT_MS)
+            usable = time.time()
+            wait_for_new_maps(page, set(), MAP_COUNT + 1)
+            done = time.time()
+            print("cold start (server launched, default sample):")
+            print(f"  server listening {listening - started:6.2f} s")
+            print(f"  image and predictions shown {usable - started:6.2f} s")
+            print(f"  four maps drawn {done - started:6.2f} s")
+            profile.print_between(started, done)
+
+            page.get_by_text("Upload", exact=True).click()
+            expect(page.locator("[data-testid='stImage'] img")).to_have_count(0, timeout=60_000)
+            print(f"\n{'upload':10} {'first map':>10} {'four maps':>10} {'engine':>8} {'ratio':>6}")
+            for name, path in paths.items():
+                before = set(map_sources(page))
+                started = time.time()
+                page.locator("input[type=file]").set_input_files(path)  # replaces the previous upload
+                wait_for_new_maps(page, before, 2, also_idle=False)  # the image as the model sees it, one map
+                first = time.time() - started
+                wait_for_new_maps(page, before, MAP_COUNT + 1)
+                expect(page.get_by_text("Download raw maps (.npz)")).to_be_visible(timeout=WAIT_MS)
+                finished = time.time()
+                waited = finished - started
+                reference = engine_seconds(model, source, np.asarray(Image.open(path).convert("RGB"), np.float32))
+                print(f"{name:10} {first:9.2f}s {waited:9.2f}s {reference:7.2f}s {waited / reference:6.2f}")
+                profile.print_between(started, finished)
+
+            print("\ndisplay change -> every map redrawn")
+            page.get_by_text("Display", exact=True).click()
+            for setting, value in DISPLAY_CHANGES:
+                before = set(map_sources(page))
+                started = time.time()
+                if setting == "opacity":
+                    page.get_by_role("slider", name="Map opacity").press("ArrowRight")
+                elif setting == "colormap":
+                    page.get_by_label("Colormap (unsigned maps)").click()
+                    page.get_by_role("option", name=value).click()
+                else:
+                    page.get_by_text(imaging.NORMALISATIONS[value]).click()
+                wait_for_new_maps(page, before, MAP_COUNT)
+                finished = time.time()
+                print(f"  {setting:14} {finished - started:6.2f} s")
+                profile.print_between(started, finished)
         browser.close()
 
 

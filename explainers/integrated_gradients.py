@@ -9,10 +9,18 @@ over channels (the sum keeps completeness: the map adds up to ``f(x) - f(baselin
 The integral uses the trapezoidal rule. On ReLU networks the gradient jumps along the path, so
 uniform steps converge slowly (on the bundled EfficientNet-Lite0, 256 uniform steps still left a
 5 % completeness error). Because ``f`` is known at every point, each interval has its own
-completeness error ``f(a1) - f(a0) - trapezoid``; with ``tolerance`` set, the intervals with the
-largest error are bisected, batch by batch, until the total relative error is below
-``tolerance`` or ``max_steps`` is reached. This is the same integral with a better quadrature,
-not an approximation of a different quantity. ``tolerance=None`` gives plain uniform steps.
+completeness error ``f(a1) - f(a0) - trapezoid``; with ``tolerance`` set, the path starts at
+``steps`` uniform intervals and the ``refine_per_round`` intervals with the largest error are
+bisected, round by round, until the total relative error is below ``tolerance`` or ``max_steps``
+is reached. This is the same integral with a better quadrature, not an approximation of a
+different quantity, and the completeness error is measured on the result, never assumed.
+
+Few intervals per round is what makes it cheap: bisecting 13 at a time from 32 took 59-98
+passes on the bundled photos, 4 at a time from 16 takes 29-53 (median 37). Completeness is a
+check on the sum, not on each pixel: against a 1024-step reference the default map is within
+4-9 % (relative L2; 3-4 % at the former 59-98 passes). Pass more ``steps`` or
+``refine_per_round``, or a smaller ``tolerance``, for a closer map (``bench/integrated_gradients.py``).
+``tolerance=None`` gives plain uniform steps.
 
 The baseline should be a black image in the model's input space: callers that know the model's
 preprocessing pass it (``explain(baseline=...)``; the app and the CLI do); without one, zeros are used.
@@ -24,7 +32,8 @@ import numpy as np
 
 from explainers._base import Method, MethodInfo
 
-DEFAULT_STEPS = 32
+DEFAULT_STEPS = 16
+DEFAULT_REFINE_PER_ROUND = 4
 DEFAULT_MAX_STEPS = 512
 DEFAULT_TOLERANCE = 0.01
 
@@ -78,7 +87,7 @@ class IntegratedGradients(Method):
         paper="Sundararajan et al., 2017",
         misleads_when="The answer depends on the baseline: with a black baseline, black pixels "
         "get no attribution however important they are. Check the completeness error.",
-        default_passes=100,  # 33 to start, refined to 1 % error: 70-100 on the bundled model
+        default_passes=40,  # 17 to start, refined to 1 % error: 29-53 on the bundled model (median 37)
         uses_baseline=True,
     )
 
@@ -98,7 +107,12 @@ class IntegratedGradients(Method):
         return (alphas[chosen] + alphas[chosen + 1]) / 2
 
     def replay_options(self, used, passes):
-        return {"steps": used["initial_steps"], "max_steps": used["steps"], "tolerance": used["tolerance"]}
+        return {
+            "steps": used["initial_steps"],
+            "max_steps": used["steps"],
+            "tolerance": used["tolerance"],
+            "refine_per_round": used["refine_per_round"],
+        }
 
     def estimated_passes(self, input_shape, layer_channels, **options):
         settings = self.defaults() | options
@@ -112,15 +126,17 @@ class IntegratedGradients(Method):
         steps=DEFAULT_STEPS,
         tolerance=DEFAULT_TOLERANCE,
         max_steps=DEFAULT_MAX_STEPS,
+        refine_per_round=DEFAULT_REFINE_PER_ROUND,
         memory_budget_bytes=None,
     ):
         if steps < 1:
             raise ValueError("Integrated Gradients needs at least one step")
+        if refine_per_round < 1:
+            raise ValueError("Integrated Gradients refines at least one interval per round")
         graph, inputs, target, progress = request.graph, request.inputs, request.target, request.progress
         baseline = request.baseline
         path = _Path(inputs, baseline)
         max_steps = max(steps, max_steps) if tolerance is not None else steps
-        batch = graph.batch_size(max_steps, memory_budget_bytes)
 
         def evaluate(alphas: np.ndarray) -> None:
             scores, gradients = graph.batched_gradients(path.points(alphas), target, memory_budget_bytes)
@@ -136,7 +152,7 @@ class IntegratedGradients(Method):
             room = max_steps - (len(path.alphas) - 1)
             if tolerance is None or relative <= tolerance or room <= 0:
                 break
-            evaluate(self._midpoints_to_add(path.alphas, errors, tolerance * abs(delta), min(batch, room)))
+            evaluate(self._midpoints_to_add(path.alphas, errors, tolerance * abs(delta), min(refine_per_round, room)))
 
         attribution = path.attribution().astype(np.float32)
         delta = float(path.scores[-1] - path.scores[0])
@@ -155,6 +171,7 @@ class IntegratedGradients(Method):
                 "initial_steps": steps,
                 "max_steps": max_steps,
                 "tolerance": tolerance,
+                "refine_per_round": refine_per_round,
                 "baseline_value": float(path.baseline.mean()),
                 "score_at_baseline": float(path.scores[0]),
             },

@@ -12,7 +12,17 @@ from imaging.io import (
     load_image,
     resize_for_model,
 )
-from imaging.render import COLORMAPS, NORMALISATIONS, map_figure_png, normalise, overlay_rgb
+from imaging.render import (
+    COLORMAPS,
+    NORMALISATIONS,
+    ColourBar,
+    colour_bar,
+    map_figure_png,
+    map_overlay,
+    normalise,
+    overlay_rgb,
+    png_bytes,
+)
 from imaging.samples import SAMPLES, Sample, load_sample, samples_for
 
 __all__ = [
@@ -24,19 +34,23 @@ __all__ = [
     "MAX_PIXELS",
     "NORMALISATIONS",
     "SAMPLES",
+    "ColourBar",
     "ImageError",
     "LoadedImage",
     "Sample",
     "Window",
     "apply_window",
     "check_image_size",
+    "colour_bar",
     "full_range",
     "load_image",
     "load_sample",
     "map_figure_png",
+    "map_overlay",
     "normalise",
     "overlay_rgb",
     "percentile_window",
+    "png_bytes",
     "resize_for_model",
     "samples_for",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from dataclasses import dataclass
 from functools import partial
 
@@ -14,18 +15,13 @@ import streamlit as st
 import explainers
 import imaging
 from ui.cache import content_key, session_cache
+from ui.map_view import Display, colour_bar_ui, overlay_png
 from ui.model_choice import ChosenModel, model_ui
+from ui.profile import phase, record
 from ui.trust import ShownMap, Subject, Thumbnails, trust_ui
 
 MAPS_PER_ROW = 4
 _LAST_GOOD_IMAGE = "last_good_image"
-
-
-@dataclass(frozen=True)
-class Display:
-    colormap: str
-    opacity: float
-    normalisation: str
 
 
 @dataclass(frozen=True)
@@ -55,7 +51,8 @@ def image_ui(sample_kind: str) -> PickedImage | None:
             st.info(f"Upload a {imaging.FORMATS_TEXT} image (up to {limit_mb} MB) in the sidebar, or pick a sample.")
             return _previous_image()
         try:
-            loaded = imaging.load_image(upload.getvalue())
+            with phase("decode"):
+                loaded = imaging.load_image(upload.getvalue())
         except imaging.ImageError as error:
             st.error(f"**{upload.name}** cannot be used. {error}", icon=":material/broken_image:")
             return _previous_image()
@@ -131,7 +128,8 @@ def seed_ui() -> int:
 
 
 def display_ui() -> Display:
-    with st.sidebar.expander("Display", expanded=False):
+    """How the maps are drawn, next to them: changing it redraws only the maps (they are a fragment)."""
+    with st.popover("Display", icon=":material/palette:"):
         colormap = st.selectbox(
             "Colormap (unsigned maps)",
             imaging.COLORMAPS,
@@ -273,22 +271,15 @@ def map_ui(
 ) -> None:
     info = explanation.info
     caption = caption_for(explanation, class_name, confidence)
-    picture = session_cache("pictures").get_or_compute(
-        (key, display),
-        partial(
-            imaging.map_figure_png,
-            image,
-            explanation.attribution,
-            signed=info.signed,
-            title=f"{info.label} · {class_name}",
-            caption=caption,
-            colormap=display.colormap,
-            opacity=display.opacity,
-            normalisation=display.normalisation,
-        ),
-    )
+    with phase(f"render {explanation.method}"):
+        picture = session_cache("pictures").get_or_compute(
+            (key, display), partial(overlay_png, image, explanation.attribution, info.signed, display)
+        )
     with slot.container():
+        st.markdown(f"**{info.label}** · {class_name}")
         st.image(picture, caption=info.description, width="stretch")
+        colour_bar_ui(explanation.attribution, info.signed, display)
+        st.caption(caption)
         if not info.passes_randomization_check:
             st.warning(
                 "Fails the model-randomisation sanity check (Adebayo et al., 2018): it looks much the "
@@ -297,27 +288,40 @@ def map_ui(
             )
         st.download_button(
             "Download PNG",
-            picture,
+            partial(
+                imaging.map_figure_png,
+                image,
+                explanation.attribution,
+                signed=info.signed,
+                title=f"{info.label} · {class_name}",
+                caption=caption,
+                colormap=display.colormap,
+                opacity=display.opacity,
+                normalisation=display.normalisation,
+            ),
             file_name=f"{explanation.method}-{explanation.target}.png",
             mime="image/png",
             key=f"download_{explanation.method}",
             icon=":material/download:",
+            on_click="ignore",
+            help="The map with its colour bar and this caption, as one picture (drawn when you click).",
         )
         st.caption(f"Can mislead: {info.misleads_when}")
 
 
+@st.fragment
 def maps_ui(
     chosen: ChosenModel,
     inputs: np.ndarray,
     image: np.ndarray,
     target: int,
     methods: list[str],
-    display: Display,
     prediction: Prediction,
     seed: int,
 ) -> None:
     """Maps already computed for these settings appear at once; the rest appear as they finish; then how far
-    to trust them."""
+    to trust them. A fragment: a display change reruns this function only, not the page."""
+    display = display_ui()
     if not methods:
         st.info("Pick at least one method in the sidebar.")
         return
@@ -356,6 +360,7 @@ def maps_ui(
 
     if missing:
         seeded = {m: {"seed": seed} for m in missing if explainers.METHODS[m].stochastic}
+        waited_since = time.time()
         for explanation in explainers.explain_many(
             model,
             inputs,
@@ -366,24 +371,28 @@ def maps_ui(
             progress=report,
             options=seeded,
         ):
+            record(f"explain {explanation.method}", waited_since, time.time())
             key = key_of(explanation.method)
             results.put(key, explanation)
             explanations[explanation.method] = explanation
             map_ui(slots[explanation.method].picture, key, explanation, image, class_name, confidence, display)
+            waited_since = time.time()
     st.download_button(
         "Download raw maps (.npz)",
-        _npz(explanations),
+        partial(_npz, explanations),
         file_name=f"maps-{target}.npz",
         mime="application/octet-stream",
         key="download_npz",
         icon=":material/download:",
+        on_click="ignore",
     )
-    trust_ui(
-        Subject(model, source.name, inputs, image_key, target, source.black_image(), seed),
-        {m: ShownMap(key_of(m), explanation) for m, explanation in explanations.items()},
-        {m: slots[m].trust for m in explanations},
-        Thumbnails(image, display.colormap, display.opacity, display.normalisation),
-    )
+    with phase("trust section"):
+        trust_ui(
+            Subject(model, source.name, inputs, image_key, target, source.black_image(), seed),
+            {m: ShownMap(key_of(m), explanation) for m, explanation in explanations.items()},
+            {m: slots[m].trust for m in explanations},
+            Thumbnails(image, display),
+        )
 
 
 def _npz(explanations: dict[str, explainers.Explanation]) -> bytes:
@@ -401,16 +410,17 @@ def main() -> None:
     window = intensity_ui(picked.loaded) if picked else None
     methods = methods_ui()
     seed = seed_ui()
-    display = display_ui()
     if chosen is None:
         st.info("Choose a model in the sidebar: the sidebar says what is missing.")
         return
     if picked is None:
         return
     source = chosen.source
-    image = imaging.resize_for_model(imaging.apply_window(picked.loaded.values, window), source.input_size)
-    inputs = source.preprocess(image)
-    outputs = explainers.predict(chosen.model, inputs[None])[0]
+    with phase("window, resize, preprocess"):
+        image = imaging.resize_for_model(imaging.apply_window(picked.loaded.values, window), source.input_size)
+        inputs = source.preprocess(image)
+    with phase("predict"):
+        outputs = explainers.predict(chosen.model, inputs[None])[0]
     if not np.isfinite(outputs).all():
         st.error(
             "The model's outputs for this image are NaN or infinite, so there is nothing to explain. "
@@ -424,8 +434,9 @@ def main() -> None:
         explainers.probabilities(chosen.model, outputs),
         source.class_names(),
     )
-    target = prediction_ui(picked, image, prediction)
-    maps_ui(chosen, inputs, image, target, methods, display, prediction, seed)
+    with phase("prediction chart"):
+        target = prediction_ui(picked, image, prediction)
+    maps_ui(chosen, inputs, image, target, methods, prediction, seed)
 
 
 main()

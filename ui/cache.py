@@ -13,6 +13,7 @@ import streamlit as st
 
 import explainers
 import models
+from ui.profile import phase
 
 SESSION_CACHE_BYTES = 256 << 20
 SHARED_MODELS = 3
@@ -25,8 +26,10 @@ def load_model(name: str) -> keras.Model:
 
     Tracing happens here, behind the loading spinner, so the first image is not slowed by it.
     """
-    model = models.get_source(name).load()
-    explainers.warm_up(model)
+    with phase(f"load {name}"):
+        model = models.get_source(name).load()
+    with phase("trace the engine's functions"):
+        explainers.warm_up(model)
     return model
 
 

@@ -17,9 +17,9 @@ import pandas as pd
 import streamlit as st
 
 import explainers
-import imaging
 import metrics
 from ui.cache import session_cache
+from ui.map_view import Display, overlay_png
 
 _CURVE_COLOURS = {"deletion": "#d62728", "insertion": "#1f77b4"}
 
@@ -316,9 +316,7 @@ class Thumbnails:
     """How the stage thumbnails are drawn: over the image as the model sees it, as the maps are shown."""
 
     image: np.ndarray
-    colormap: str
-    opacity: float
-    normalisation: str
+    display: Display
 
 
 def stage_gallery_ui(result: metrics.RandomizationResult, thumbnails: Thumbnails) -> None:
@@ -327,9 +325,8 @@ def stage_gallery_ui(result: metrics.RandomizationResult, thumbnails: Thumbnails
     st.markdown(f"**{info.label}** — {verdict}, mean similarity {result.mean_similarity:.2f}")
     columns = st.columns(len(result.maps))
     for column, stage, attribution, rho in zip(columns, result.stages, result.maps, result.spearman, strict=True):
-        normalised = imaging.normalise(attribution, info.signed, thumbnails.normalisation)
         column.image(
-            imaging.overlay_rgb(thumbnails.image, normalised, info.signed, thumbnails.colormap, thumbnails.opacity),
+            overlay_png(thumbnails.image, attribution, info.signed, thumbnails.display),
             caption=f"{stage} · ρ {rho:.2f}",
             width="stretch",
         )
