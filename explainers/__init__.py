@@ -48,6 +48,7 @@ __all__ = [
     "estimated_passes",
     "explain",
     "explain_many",
+    "is_warm",
     "output_kind",
     "pearson",
     "predict",
@@ -263,18 +264,22 @@ def _run(graph, inputs, target, layer, baseline, methods, progress, options) -> 
 
 
 def warm_up(model: keras.Model, layer: str | None = None) -> None:
-    """Trace the compiled functions ahead of the first request (a few seconds each on CPU).
+    """Trace the compiled functions ahead of the first request (about a second each on CPU).
 
-    Uses a zero input and discards the results; ``layer`` defaults to the default CAM layer.
+    Two functions serve the default methods: the forward pass, and the gradients at ``layer`` (default:
+    the default CAM layer), which saliency, SmoothGrad, Integrated Gradients and Grad-CAM share. Uses a
+    zero input and discards the results; costs two passes when already traced.
     """
     graph = graph_for(model)
     zeros = np.zeros((1, *(d or 1 for d in graph.input_shape)), np.float32)
     graph.predict(zeros)
-    graph.single_pass(zeros[0], 0, input_gradients=True)
-    layer = layer or default_cam_layer(model)
-    if layer is not None:
-        graph.single_pass(zeros[0], 0, layer=layer, layer_gradients=True)
-        graph.single_pass(zeros[0], 0, layer=layer, input_gradients=True, layer_gradients=True)
+    graph.single_pass(zeros[0], 0, layer=layer, input_gradients=True)
+
+
+def is_warm(model: keras.Model, layer: str | None = None) -> bool:
+    """Whether :func:`warm_up` has nothing left to trace for ``model`` at ``layer``."""
+    graph = graph_for(model)
+    return graph.is_compiled(forward=True) and graph.is_compiled(layer=layer, input_gradients=True)
 
 
 def uses_gpu() -> bool:

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from models.layers import find_layer, iter_layers
+from models.layers import default_cam_layer, find_layer, iter_layers
 
 DEFAULT_MEMORY_BUDGET_BYTES = 1 << 30  # activations of one batch; see ModelGraph.batch_size
 
@@ -158,6 +158,8 @@ class ModelGraph:
         self.output_activation = _squashing_name(last)
         """``softmax``/``sigmoid`` when the model ends in one; the methods then explain its input, the logit."""
         self._squashing_layer = last if self.output_activation else None
+        self.default_layer = default_cam_layer(model)
+        """The layer input-gradient requests without a layer are served at (see :meth:`function`)."""
 
     @property
     def output_kind(self) -> str:
@@ -241,13 +243,20 @@ class ModelGraph:
         layer; with ``input_gradients``/``layer_gradients``, the score's gradients with respect to
         the inputs/activations; with ``guided``, gradients pass through every ReLU as in Guided
         Backpropagation. Each combination is traced once and reused for every later call.
+
+        Plain (unguided) gradient requests share one function per layer that returns both gradients, and a
+        request for input gradients alone is served at :attr:`default_layer`: the backward pass to the input
+        goes through that layer anyway, so its gradients cost almost nothing, while each trace costs about a
+        second on CPU. Saliency, SmoothGrad, Integrated Gradients and Grad-CAM then need one trace together.
         """
+        key = self._key(layer=layer, input_gradients=input_gradients, layer_gradients=layer_gradients, guided=guided)
+        _, layer, input_gradients, layer_gradients, guided = key
         target_layer = find_layer(self.model, layer) if layer is not None else None
         if layer_gradients and target_layer is None:
             raise ValueError("layer gradients need a layer")
 
         def build():
-            @tf.function(input_signature=self._signature())
+            @tf.function(input_signature=self._signature(), autograph=False)
             def run(inputs, target):
                 activations = _Capture()
                 with contextlib.ExitStack() as stack:
@@ -276,13 +285,28 @@ class ModelGraph:
 
             return run
 
-        return self._compiled(("function", layer, input_gradients, layer_gradients, guided), build)
+        return self._compiled(key, build)
+
+    def _key(
+        self, *, layer: str | None = None, input_gradients: bool = False, layer_gradients: bool = False, guided=False
+    ) -> tuple:
+        """The compiled function that serves these needs (see :meth:`function` for which requests share one)."""
+        if not guided and (input_gradients or layer_gradients):
+            shared_layer = layer if layer is not None else (self.default_layer if not layer_gradients else None)
+            if shared_layer is not None:
+                layer, input_gradients, layer_gradients = shared_layer, True, True
+        return ("function", layer, input_gradients, layer_gradients, guided)
+
+    def is_compiled(self, *, forward: bool = False, **needs) -> bool:
+        """Whether :meth:`predict` (``forward``) or :meth:`function` with these needs has been traced already."""
+        with self._lock:
+            return (("predict",) if forward else self._key(**needs)) in self._functions
 
     def predict(self, inputs: np.ndarray, memory_budget_bytes: int | None = None) -> np.ndarray:
         """Model outputs for a batch, through one compiled forward function, in memory-capped chunks."""
 
         def build():
-            @tf.function(input_signature=self._signature()[:1])
+            @tf.function(input_signature=self._signature()[:1], autograph=False)
             def forward(batch):
                 with _TRACE_LOCK:
                     return self.model(batch, training=False)

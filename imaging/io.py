@@ -7,6 +7,7 @@ import math
 import warnings
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -63,6 +64,52 @@ def check_image_size(size: int) -> None:
         raise ImageError(f"The file is {megabytes:.1f} MB, over the {MAX_IMAGE_BYTES >> 20} MB limit for images.")
 
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_TIFF_BITS_PER_SAMPLE, _TIFF_SAMPLES_PER_PIXEL = 258, 277
+# Orientation -> the numpy steps of Pillow's ImageOps.exif_transpose, for images Pillow cannot hold.
+_ORIENT = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.transpose(1, 0, 2),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: np.rot90(a, -1)[::-1],
+    8: lambda a: np.rot90(a, 1),
+}
+
+
+def _is_deep_colour(image: Image.Image, data: bytes) -> bool:
+    """Colour with more than 8 bits a channel, which Pillow would reduce to 8 (48/64-bit PNG and TIFF)."""
+    if image.format == "PNG" and data[:8] == _PNG_SIGNATURE:
+        bit_depth, colour_type = data[24], data[25]
+        return bit_depth == 16 and colour_type in (2, 4, 6)  # RGB, gray + alpha, RGBA
+    if image.format == "TIFF":
+        bits = image.tag_v2.get(_TIFF_BITS_PER_SAMPLE, (8,))
+        bits = bits if isinstance(bits, tuple) else (bits,)
+        return image.tag_v2.get(_TIFF_SAMPLES_PER_PIXEL, 1) >= 2 and max(bits) == 16
+    return False
+
+
+def _deep_colour_values(data: bytes, orientation: int, notes: list[str]) -> np.ndarray:
+    """Decode 16-bit colour with OpenCV, keeping every level: float32 RGB (or gray), alpha flattened onto white."""
+    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if decoded is None or decoded.dtype != np.uint16:
+        raise ImageError("The 16-bit colour image could not be decoded: it may be truncated or corrupt.")
+    values = decoded.astype(np.float32).reshape(*decoded.shape[:2], -1)
+    if values.shape[-1] in (2, 4):  # gray + alpha, BGRA
+        alpha = values[..., -1:] / 65535.0
+        values = values[..., :-1] * alpha + 65535.0 * (1.0 - alpha)
+        notes.append("transparency flattened onto white")
+    if values.shape[-1] == 3:
+        values = values[..., ::-1]  # OpenCV's BGR
+    if orientation in _ORIENT:
+        values = _ORIENT[orientation](values)
+        notes.append("EXIF orientation applied")
+    kind = "colour" if values.shape[-1] == 3 else "grayscale"
+    notes.append(f"16-bit {kind}, values {values.min():g}..{values.max():g} kept until windowed")
+    return np.ascontiguousarray(values)
+
+
 def _stored_values(image: Image.Image, notes: list[str]) -> tuple[np.ndarray, int]:
     mode = image.mode
     if mode in _DEEP_MODES:
@@ -114,6 +161,9 @@ def load_image(data: bytes) -> LoadedImage:
             notes: list[str] = []
             if getattr(image, "n_frames", 1) > 1:
                 notes.append(f"first of {image.n_frames} frames used")
+            if _is_deep_colour(image, data):
+                values = _deep_colour_values(data, image.getexif().get(EXIF_ORIENTATION, 1), notes)
+                return LoadedImage(values, image_format, original_mode, 16, tuple(notes))
             image.load()
             if image.getexif().get(EXIF_ORIENTATION, 1) != 1:
                 image = ImageOps.exif_transpose(image)
@@ -134,14 +184,15 @@ def load_image(data: bytes) -> LoadedImage:
 def resize_for_model(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Resize the whole image (no crop, so nothing is hidden from the explanation) to ``size``.
 
-    Each channel is resized as 32-bit float, so windowed 16-bit values are not quantised to 8 bits.
+    Shrinking averages the source pixels each output pixel covers (area interpolation: no aliasing from a
+    large photo); enlarging is bilinear. Both run in 32-bit float, so windowed 16-bit values are not
+    quantised to 8 bits.
     """
     height, width = size
     pixels = np.asarray(pixels, np.float32)
     if pixels.shape[:2] == (height, width):
         return pixels
-    channels = [
-        Image.fromarray(np.ascontiguousarray(pixels[..., c])).resize((width, height), Image.Resampling.BILINEAR)
-        for c in range(pixels.shape[-1])
-    ]
-    return np.stack([np.asarray(channel, np.float32) for channel in channels], axis=-1)
+    shrinking = height <= pixels.shape[0] and width <= pixels.shape[1]
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    resized = cv2.resize(np.ascontiguousarray(pixels), (width, height), interpolation=interpolation)
+    return resized.reshape(height, width, pixels.shape[-1])

@@ -358,6 +358,9 @@ def maps_ui(
     def report(method: str, done: int, total: int) -> None:
         bars[method].progress(min(done / total, 1.0), text=f"Computing… {done}/{total}")
 
+    if missing and not explainers.is_warm(model, layer):
+        with phase("trace the gradient function"), st.spinner("Compiling the model's gradients (once per model)…"):
+            explainers.warm_up(model, layer)
     if missing:
         seeded = {m: {"seed": seed} for m in missing if explainers.METHODS[m].stochastic}
         waited_since = time.time()

@@ -117,7 +117,6 @@ def test_the_shared_model_cache_keeps_at_most_three_models(monkeypatch):
         return Source()
 
     monkeypatch.setattr(models, "get_source", fake_source)
-    monkeypatch.setattr(cache.explainers, "warm_up", lambda model: None)
     cache.load_model.clear()
     try:
         first = cache.load_model("a")

@@ -11,7 +11,6 @@ import keras
 import numpy as np
 import streamlit as st
 
-import explainers
 import models
 from ui.profile import phase
 
@@ -24,13 +23,11 @@ def load_model(name: str) -> keras.Model:
     """One instance per model for the whole server, at most ``SHARED_MODELS`` at once (VGG16 alone takes
     over 500 MB); the engine's compiled functions hang off it.
 
-    Tracing happens here, behind the loading spinner, so the first image is not slowed by it.
+    Nothing is traced here: the forward pass traces on the first prediction and the gradient function
+    above the maps (``maps_ui``), so the image and its predictions show while the maps are prepared.
     """
     with phase(f"load {name}"):
-        model = models.get_source(name).load()
-    with phase("trace the engine's functions"):
-        explainers.warm_up(model)
-    return model
+        return models.get_source(name).load()
 
 
 def content_key(*arrays: np.ndarray) -> str:

@@ -194,6 +194,6 @@ def model_ui() -> ChosenModel | None:
             st.sidebar.warning(f"{source.label} is unavailable: {reason}", icon=":material/cloud_off:")
             download_ui(source)
             return None
-        with st.spinner(f"Loading {source.label}… (the first start converts or traces it)"):
+        with st.spinner(f"Loading {source.label}… (the first start converts its weights)"):
             model = load_model(source.name)
     return ChosenModel(source, model, layer_ui(model, source.name), guess)
