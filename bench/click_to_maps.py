@@ -65,13 +65,17 @@ class Profile:
         path.write_text("")
 
     def print_between(self, start: float, end: float) -> None:
-        totals: dict[str, float] = defaultdict(float)
+        totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
         for line in self.path.read_text().splitlines():
             entry = json.loads(line)
             if entry["start"] >= start - 0.05 and entry["end"] <= end + 0.05:
-                totals[entry["phase"]] += entry["end"] - entry["start"]
-        for name, seconds in sorted(totals.items(), key=lambda item: -item[1]):
-            print(f"    {name:40} {seconds:6.2f} s")
+                totals[entry["phase"]][0] += entry["end"] - entry["start"]
+                totals[entry["phase"]][1] += entry.get("cpu") or 0.0
+        print(f"    {'server phase':40} {'wall':>7} {'CPU':>7}")
+        for name, (seconds, cpu) in sorted(totals.items(), key=lambda item: -item[1][0]):
+            print(f"    {name:40} {seconds:6.2f}s {cpu:6.2f}s")
+        rest = end - start - sum(seconds for seconds, _ in totals.values())
+        print(f"    {'(the rest: imports, Streamlit, transfer, browser)':40} {rest:6.2f}s")
 
 
 def map_sources(page) -> list[str]:
@@ -150,7 +154,7 @@ def main() -> None:
                 if setting == "opacity":
                     page.get_by_role("slider", name="Map opacity").press("ArrowRight")
                 elif setting == "colormap":
-                    page.get_by_label("Colormap (unsigned maps)").click()
+                    page.get_by_role("combobox", name="Colormap (unsigned maps)").click()
                     page.get_by_role("option", name=value).click()
                 else:
                     page.get_by_text(imaging.NORMALISATIONS[value]).click()

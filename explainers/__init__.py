@@ -11,6 +11,8 @@ Works on Sequential, functional and nested models. No Streamlit import here.
 
 from __future__ import annotations
 
+import functools
+import os
 import time
 from collections.abc import Callable, Iterator
 from types import MappingProxyType
@@ -45,6 +47,7 @@ __all__ = [
     "Explanation",
     "MethodInfo",
     "batch_size",
+    "compute_device",
     "estimated_passes",
     "explain",
     "explain_many",
@@ -285,3 +288,13 @@ def is_warm(model: keras.Model, layer: str | None = None) -> bool:
 def uses_gpu() -> bool:
     """Whether TensorFlow sees a GPU (the engine then runs there with no change)."""
     return bool(tf.config.list_physical_devices("GPU"))
+
+
+@functools.cache
+def compute_device() -> str:
+    """Where the engine computes, in words: the GPU's name, or the CPU and its cores."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return f"CPU ({os.cpu_count()} cores; no GPU visible to TensorFlow)"
+    names = [tf.config.experimental.get_device_details(gpu).get("device_name", "GPU") for gpu in gpus]
+    return "GPU: " + ", ".join(names) + ("" if len(names) == 1 else " (the first computes)")

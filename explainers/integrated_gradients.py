@@ -15,10 +15,10 @@ bisected, round by round, until the total relative error is below ``tolerance`` 
 is reached. This is the same integral with a better quadrature, not an approximation of a
 different quantity, and the completeness error is measured on the result, never assumed.
 
-Few intervals per round is what makes it cheap: bisecting 13 at a time from 32 took 59-98
-passes on the bundled photos, 4 at a time from 16 takes 29-53 (median 37). Completeness is a
+Few intervals per round is what makes it cheap: bisecting 8-13 at a time from 32 took 46-111
+passes on the bundled photos, 3 at a time from 16 takes 23-80 (median 32). Completeness is a
 check on the sum, not on each pixel: against a 1024-step reference the default map is within
-4-9 % (relative L2; 3-4 % at the former 59-98 passes). Pass more ``steps`` or
+5-12 % (relative L2; 2-8 % at the former 46-111 passes). Pass more ``steps`` or
 ``refine_per_round``, or a smaller ``tolerance``, for a closer map (``bench/integrated_gradients.py``).
 ``tolerance=None`` gives plain uniform steps.
 
@@ -33,7 +33,7 @@ import numpy as np
 from explainers._base import Method, MethodInfo
 
 DEFAULT_STEPS = 16
-DEFAULT_REFINE_PER_ROUND = 4
+DEFAULT_REFINE_PER_ROUND = 3
 DEFAULT_MAX_STEPS = 512
 DEFAULT_TOLERANCE = 0.01
 
@@ -87,7 +87,7 @@ class IntegratedGradients(Method):
         paper="Sundararajan et al., 2017",
         misleads_when="The answer depends on the baseline: with a black baseline, black pixels "
         "get no attribution however important they are. Check the completeness error.",
-        default_passes=40,  # 17 to start, refined to 1 % error: 29-53 on the bundled model (median 37)
+        default_passes=40,  # 17 to start, refined to 1 % error: 23-80 on the bundled model (median 32)
         uses_baseline=True,
     )
 

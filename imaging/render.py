@@ -63,8 +63,8 @@ _LEVELS = 256
 
 @cache
 def colour_table(signed: bool, colormap: str = COLORMAPS[0]) -> np.ndarray:
-    """The colormap sampled at 256 levels, float32 (256, 3) on 0..255 (level 0 is -1 signed, 0 unsigned)."""
-    table = _colormap(signed, colormap)(np.linspace(0.0, 1.0, _LEVELS))[:, :3] * 255.0
+    """The colormap's 256 levels, float32 (256, 3) on 0..255 (level 0 is -1 signed, 0 unsigned)."""
+    table = _colormap(signed, colormap)(np.arange(_LEVELS))[:, :3] * 255.0
     table = table.astype(np.float32)
     table.flags.writeable = False
     return table
@@ -75,7 +75,8 @@ def overlay_rgb(
 ) -> np.ndarray:
     """Blend the coloured map over ``image`` (float 0..255 RGB); returns uint8 RGB."""
     unit = (normalised + 1.0) / 2.0 if signed else normalised
-    levels = np.clip(np.rint(np.asarray(unit, np.float32) * (_LEVELS - 1)), 0, _LEVELS - 1).astype(np.intp)
+    # Binned as Matplotlib bins a float into its colormap's 256 levels, so the colours are the colormap's own.
+    levels = np.clip(np.floor(np.asarray(unit, np.float32) * _LEVELS), 0, _LEVELS - 1).astype(np.intp)
     colours = colour_table(signed, colormap)[levels]
     blended = (1.0 - opacity) * np.asarray(image, np.float32) + opacity * colours
     return np.clip(np.rint(blended), 0, 255).astype(np.uint8)

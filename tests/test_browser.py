@@ -73,6 +73,38 @@ def test_changing_the_image_mid_computation_does_not_wedge_the_app(server):
         expect(page.get_by_role("combobox", name="Explain class")).to_have_value(re.compile(r"^drilling rig · "))
 
 
+def test_a_display_change_redraws_the_maps_and_nothing_else(server):
+    """The display settings sit beside the maps, in a fragment: a change redraws every map and its colour bar,
+    while the image, the predictions and the computed maps stay (no map is recomputed)."""
+    from playwright.sync_api import expect
+
+    with chromium() as browser:
+        page = open_app(browser, server)
+        expect(page.locator("[data-testid='stStatusWidget']")).to_have_count(0, timeout=240_000)
+        pictures = page.locator("[data-testid='stImage'] img")
+        image, *maps = pictures.evaluate_all("images => images.map(i => i.src)")
+        bars = page.get_by_role("img", name=re.compile("^colour scale from"))
+        expect(bars).to_have_count(4)
+        scales = bars.evaluate_all("bars => bars.map(b => b.getAttribute('aria-label'))")
+        captions = page.get_by_text(re.compile(r"\d passes")).all_inner_texts()
+
+        page.get_by_role("button", name="Display").click()
+        page.get_by_role("slider", name="Map opacity").press("ArrowRight")
+        page.wait_for_function(
+            "old => [...document.querySelectorAll(\"[data-testid='stImage'] img\")].filter(i => !old.includes(i.src))"
+            ".length == 4",
+            arg=maps,
+            timeout=60_000,
+        )
+        expect(page.locator("[data-testid='stStatusWidget']")).to_have_count(0, timeout=60_000)
+        assert pictures.evaluate_all("images => images.map(i => i.src)")[0] == image
+        assert page.get_by_text(re.compile(r"\d passes")).all_inner_texts() == captions  # same maps, same timings
+
+        page.get_by_text(imaging.NORMALISATIONS["max"]).click()
+        expect(bars.first).not_to_have_attribute("aria-label", scales[0], timeout=60_000)  # the scale follows
+        assert page.locator("[data-testid='stException']").count() == 0
+
+
 # Each photo's top-1 class with the bundled model (the whole image resized to 224, as the page does).
 CONCURRENT_PHOTOS = {
     "chelsea": "Egyptian Mau",

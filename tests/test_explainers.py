@@ -175,7 +175,7 @@ def test_batch_size_follows_the_memory_budget_and_does_not_change_results(rng):
     model, inputs = SHAPES["functional"], rng.uniform(size=(12, 12, 3))
     graph = graph_for(model)
     per_sample = graph.activation_bytes_per_sample()
-    assert graph.batch_size(100, memory_budget_bytes=per_sample * 7) == 7
+    assert graph.batch_size(100, memory_budget_bytes=per_sample * 7) == 4  # a power of two that fits
     assert graph.batch_size(100, memory_budget_bytes=1) == 1
     assert graph.batch_size(5) == 5
     calls = []
@@ -247,3 +247,47 @@ def test_warm_up_traces_every_function_once_so_the_first_request_does_not():
     explainers.explain(model, np.ones((12, 12, 3)), "saliency")
     assert graph.function(input_gradients=True).experimental_get_tracing_count() == 1
     assert graph.function(layer="backbone/conv2", layer_gradients=True).experimental_get_tracing_count() == 1
+
+
+def test_batches_run_in_a_few_padded_sizes_and_padding_changes_no_result(rng, monkeypatch):
+    """Each new batch size costs oneDNN new primitives, so batches are padded to powers of two."""
+    model = build_three_shapes()["functional"]
+    graph = graph_for(model)
+    inputs = rng.uniform(size=(11, 12, 12, 3)).astype(np.float32)
+    alone = [graph.single_pass(x, 1, input_gradients=True) for x in inputs]
+    shared = graph.function(input_gradients=True)
+    sizes = []
+
+    def recording(batch, target):
+        sizes.append(int(batch.shape[0]))
+        return shared(batch, target)
+
+    monkeypatch.setattr(graph, "function", lambda **needs: recording)
+    for count in range(1, 12):
+        results = list(graph.batched(inputs[:count], 1, graph.activation_bytes_per_sample() * 8, input_gradients=True))
+        scores = np.concatenate([r["scores"] for r in results])
+        gradients = np.concatenate([r["input_gradients"] for r in results])
+        assert len(scores) == count  # the padding never comes back
+        np.testing.assert_allclose(scores, [a["scores"][0] for a in alone[:count]], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(gradients, np.stack([a["input_gradients"][0] for a in alone[:count]]), atol=1e-6)
+    assert set(sizes) == {1, 2, 4, 8}
+    outputs = explainers.predict(model, inputs, graph.activation_bytes_per_sample() * 8)
+    np.testing.assert_allclose(outputs, np.concatenate([explainers.predict(model, x[None]) for x in inputs]), atol=1e-6)
+
+
+def test_the_default_methods_share_one_compiled_gradient_function(rng):
+    model = build_three_shapes()["functional"]
+    list(explainers.explain_many(model, rng.uniform(size=(12, 12, 3)), explainers.DEFAULT_METHODS))
+    graph = graph_for(model)
+    assert set(graph._functions) == {("predict",), ("function", "conv2", True, True, False)}
+    assert explainers.is_warm(model)
+    guided = build_three_shapes()["functional"]
+    assert not explainers.is_warm(guided)
+    explainers.explain(guided, rng.uniform(size=(12, 12, 3)), "guided_backprop")
+    assert ("function", None, True, False, True) in graph_for(guided)._functions  # guided ReLUs: its own
+
+
+def test_integrated_gradients_refines_at_least_one_interval_a_round(rng):
+    model = SHAPES["functional"]
+    with pytest.raises(ValueError, match="at least one interval"):
+        explainers.explain(model, rng.uniform(size=(12, 12, 3)), "integrated_gradients", refine_per_round=0)

@@ -199,3 +199,92 @@ def test_cmyk_animated_multipage_and_one_pixel_images_load_and_say_what_was_done
     resized = imaging.resize_for_model(dot.pixels, (224, 224))
     assert resized.shape == (224, 224, 3)
     np.testing.assert_allclose(resized[100, 100], [10, 20, 30], atol=1e-3)
+
+
+def png_with_exif_orientation(png: bytes, orientation: int) -> bytes:
+    """``png`` with an eXIf chunk (before its first IDAT) saying how to turn it."""
+    import struct
+    import zlib
+
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = exif.tobytes()[6:]  # without the "Exif\0\0" marker, as PNG's eXIf chunk stores it
+    chunk = struct.pack(">I", len(data)) + b"eXIf" + data + struct.pack(">I", zlib.crc32(b"eXIf" + data))
+    first_idat = png.index(b"IDAT") - 4
+    return png[:first_idat] + chunk + png[first_idat:]
+
+
+def test_16_bit_colour_keeps_every_level_where_pillow_keeps_8_bits():
+    import cv2
+
+    rng = np.random.default_rng(0)
+    stored = rng.integers(0, 65536, size=(6, 9, 3), dtype=np.uint16)
+    stored[0, :3, 0] = [1000, 1001, 1002]  # one 8-bit level apart from nothing
+    for extension in (".png", ".tiff"):
+        data = cv2.imencode(extension, np.ascontiguousarray(stored[..., ::-1]))[1].tobytes()
+        assert np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).dtype == np.uint8  # what Pillow gives
+        loaded = imaging.load_image(data)
+        assert loaded.bit_depth == 16 and not loaded.grayscale
+        np.testing.assert_array_equal(loaded.values, stored.astype(np.float32))
+        assert any("16-bit colour" in note for note in loaded.notes)
+        windowed = imaging.apply_window(loaded.values, loaded.default_window)
+        assert len(np.unique(windowed[0, :3, 0])) == 3
+
+    with_alpha = np.concatenate([stored, np.full((6, 9, 1), 65535, np.uint16)], axis=-1)
+    with_alpha[0, 0, 3] = 0  # one transparent pixel: white, as for 8-bit images
+    data = cv2.imencode(".png", np.ascontiguousarray(with_alpha[..., [2, 1, 0, 3]]))[1].tobytes()
+    loaded = imaging.load_image(data)
+    np.testing.assert_array_equal(loaded.values[0, 0], [65535.0] * 3)
+    np.testing.assert_array_equal(loaded.values[1:], stored[1:].astype(np.float32))
+    assert "transparency flattened onto white" in loaded.notes
+
+    png = cv2.imencode(".png", np.ascontiguousarray(stored[..., ::-1]))[1].tobytes()
+    for orientation, turned in ((6, np.rot90(stored, -1)), (3, stored[::-1, ::-1]), (5, stored.transpose(1, 0, 2))):
+        loaded = imaging.load_image(png_with_exif_orientation(png, orientation))
+        np.testing.assert_array_equal(loaded.values, turned.astype(np.float32))
+        assert "EXIF orientation applied" in loaded.notes
+
+
+def test_deep_colour_orientations_match_pillows_exif_transpose():
+    from PIL import ImageOps
+
+    from imaging.io import _ORIENT
+
+    pixels = np.arange(4 * 6 * 3, dtype=np.uint8).reshape(4, 6, 3)
+    for orientation, turn in _ORIENT.items():
+        image = Image.fromarray(pixels)
+        exif = image.getexif()
+        exif[0x0112] = orientation
+        turned_by_pillow = ImageOps.exif_transpose(Image.open(io.BytesIO(encode(image, "PNG", exif=exif.tobytes()))))
+        np.testing.assert_array_equal(turn(pixels), np.asarray(turned_by_pillow), err_msg=f"orientation {orientation}")
+
+
+def test_shrinking_averages_what_each_pixel_covers_so_fine_patterns_do_not_alias():
+    checkerboard = (np.indices((448, 448)).sum(axis=0) % 2 * 255.0).astype(np.float32)[..., None]
+    shrunk = imaging.resize_for_model(checkerboard, (224, 224))
+    assert shrunk.shape == (224, 224, 1)
+    np.testing.assert_allclose(shrunk, 127.5, atol=1e-3)  # point-sampling would give 0 or 255
+    grown = imaging.resize_for_model(np.array([[[0.0], [255.0]]], np.float32), (1, 8))
+    assert np.all(np.diff(grown[0, :, 0]) >= 0) and grown[0, 0, 0] == 0 and grown[0, -1, 0] == 255  # bilinear
+
+
+def test_overlay_colours_come_from_the_colormap_and_the_colour_bar_states_the_scale():
+    import matplotlib
+
+    attribution = np.linspace(-2.0, 4.0, 100, dtype=np.float32).reshape(10, 10)
+    black = np.zeros((10, 10, 3), np.float32)
+    for signed, colormap in ((True, "RdBu_r"), (False, "viridis")):
+        normalised = imaging.normalise(attribution, signed, "max")
+        unit = (normalised + 1) / 2 if signed else normalised
+        expected = matplotlib.colormaps[colormap](unit)[..., :3] * 255
+        drawn = imaging.overlay_rgb(black, normalised, signed, "viridis", opacity=1.0)
+        assert np.abs(drawn - expected).max() <= 0.5  # the colormap's own colours, rounded to bytes
+        bar = imaging.colour_bar(attribution, signed, "viridis", "max")
+        assert (bar.low, bar.high) == ((-4.0, 4.0) if signed else (0.0, 4.0))
+        first, last = (np.rint(matplotlib.colormaps[colormap]([0.0, 1.0])[:, :3] * 255)).astype(int)
+        assert bar.colours[0] == "#{:02x}{:02x}{:02x}".format(*first)
+        assert bar.colours[-1] == "#{:02x}{:02x}{:02x}".format(*last)
+    png = imaging.png_bytes(imaging.map_overlay(black, attribution, signed=True))
+    np.testing.assert_array_equal(
+        np.asarray(Image.open(io.BytesIO(png))), imaging.map_overlay(black, attribution, signed=True)
+    )

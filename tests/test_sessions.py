@@ -191,3 +191,22 @@ def test_one_shared_model_explained_from_many_threads_at_once_gives_each_its_own
         layer.name: explainers._graph._activation_name(layer) for layer in models.layers.iter_layers(shared)
     }
     assert "relu" in activations.values() and "softmax" in activations.values()
+
+
+def test_the_phase_profile_writes_only_when_asked(tmp_path, monkeypatch):
+    import json
+
+    from ui import profile
+
+    log = tmp_path / "profile.jsonl"
+    monkeypatch.delenv(profile.PROFILE_ENV, raising=False)
+    with profile.phase("off"):
+        pass
+    assert not log.exists()
+    monkeypatch.setenv(profile.PROFILE_ENV, str(log))
+    with profile.phase("decode"):
+        sum(range(10_000))
+    profile.record("explain saliency", 1.0, 1.5, 0.9)
+    first, second = (json.loads(line) for line in log.read_text().splitlines())
+    assert first["phase"] == "decode" and first["end"] >= first["start"] and first["cpu"] >= 0
+    assert second == {"phase": "explain saliency", "start": 1.0, "end": 1.5, "cpu": 0.9}

@@ -25,6 +25,12 @@ _KEPT_KEYS = ("model",)
 _KEPT_PREFIXES = ("layer_", "preprocessing_")
 
 
+_DEVICE_HELP = (
+    "The same code runs on a GPU when TensorFlow sees one. scripts/start.sh installs TensorFlow's CUDA build "
+    "when `nvidia-smi` finds an NVIDIA GPU (or with EXPLORER_GPU=1)."
+)
+
+
 @dataclass(frozen=True)
 class ChosenModel:
     source: models.ModelSource
@@ -180,6 +186,7 @@ def model_ui() -> ChosenModel | None:
     _keep_across_pages()
     names = [*models.MODELS, UPLOAD]
     name = st.sidebar.selectbox("Model", names, format_func=_model_label, key="model")
+    st.sidebar.caption(f"Computing on {explainers.compute_device()}", help=_DEVICE_HELP)
     guess = None
     if name == UPLOAD:
         uploaded = uploaded_model_ui()
