@@ -6,9 +6,12 @@ each page lives in ``pages/`` and draws the sidebar's model section itself (``ui
 
 import streamlit as st
 
+from ui.runtime import keep_compiled_models_between_runs
+
 
 def main() -> None:
     st.set_page_config(page_title="Explanation Explorer", page_icon=":material/image_search:", layout="wide")
+    keep_compiled_models_between_runs()
     navigation = st.navigation(
         [
             st.Page("pages/compare.py", title="Compare methods", icon=":material/compare:", default=True),

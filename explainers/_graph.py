@@ -153,6 +153,7 @@ class ModelGraph:
         self.output_size = math.prod(d or 1 for d in model.outputs[0].shape[1:])
         self._functions: dict[tuple, Callable] = {}
         self._lock = threading.Lock()
+        self._tracing: dict[tuple, threading.Lock] = {}
         self._bytes_per_sample: int | None = None
         last = _output_layer(model)
         self.output_activation = _squashing_name(last)
@@ -217,13 +218,21 @@ class ModelGraph:
     # -- compiled functions -------------------------------------------------------------------
 
     def _compiled(self, key: tuple, build: Callable[[], Callable]) -> Callable:
+        """The function under ``key``, traced on first use. Threads that ask for the same function together
+        wait for one trace; a function already traced runs while another one is being traced."""
         with self._lock:
-            if key not in self._functions:
-                function = build()
-                # Traced here, under the lock: threads that first call it together would each trace it.
-                function.get_concrete_function()
+            if key in self._functions:
+                return self._functions[key]
+            tracing = self._tracing.setdefault(key, threading.Lock())
+        with tracing:
+            with self._lock:
+                if key in self._functions:
+                    return self._functions[key]
+            function = build()
+            function.get_concrete_function()
+            with self._lock:
                 self._functions[key] = function
-            return self._functions[key]
+            return function
 
     def _signature(self) -> list[tf.TensorSpec]:
         return [tf.TensorSpec((None, *self.input_shape), tf.float32), tf.TensorSpec((), tf.int32)]

@@ -21,6 +21,7 @@ from ui.profile import phase, record
 from ui.trust import ShownMap, Subject, Thumbnails, trust_ui
 
 MAPS_PER_ROW = 4
+PROGRESS_INTERVAL_S = 0.25
 _LAST_GOOD_IMAGE = "last_good_image"
 
 
@@ -355,7 +356,14 @@ def maps_ui(
         else:
             map_ui(slots[method].picture, key_of(method), explanations[method], image, class_name, confidence, display)
 
+    shown_at: dict[str, float] = {}
+
     def report(method: str, done: int, total: int) -> None:
+        # At most a few updates a second: each one is a message the browser redraws, on the CPU the maps use.
+        now = time.monotonic()
+        if done < total and now - shown_at.get(method, 0.0) < PROGRESS_INTERVAL_S:
+            return
+        shown_at[method] = now
         bars[method].progress(min(done / total, 1.0), text=f"Computing… {done}/{total}")
 
     if missing and not explainers.is_warm(model, layer):

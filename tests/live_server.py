@@ -1,4 +1,5 @@
-"""Start the real app with ``streamlit run`` on a free loopback port, for browser tests and benchmarks."""
+"""Start the real app as ``scripts/start.sh`` does (``python -m ui.serve``) on a free loopback port, for browser
+tests and benchmarks."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def free_port() -> int:
 def streamlit_server(log_path: Path, start_timeout_s: float = 120) -> Iterator[str]:
     """Yield the URL of a running app; its output goes to ``log_path``; stopped on exit."""
     port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    command = [sys.executable, "-m", "ui.serve", "--server.port", str(port)]
     command += ["--server.address", "127.0.0.1", "--server.headless", "true"]
     url = f"http://127.0.0.1:{port}"
     with log_path.open("w") as log:

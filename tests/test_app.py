@@ -169,3 +169,20 @@ def test_the_seed_changes_sampling_maps_only(app):
 
 
 TRUST_BUTTONS = ("Measure faithfulness", "Run the randomisation check")
+
+
+def test_the_app_keeps_tensorflow_kernels_between_runs(app, monkeypatch):
+    """Streamlit calls keras.backend.clear_session() after every run unless the app stops it: that emptied
+    TensorFlow's kernel cache, and every rerun paid 0.3-0.5 s to rebuild the compiled functions' kernels."""
+    import keras
+    from streamlit.runtime.scriptrunner import script_runner
+
+    installed = script_runner._clean_problem_modules
+    monkeypatch.setattr(script_runner, "_clean_problem_modules", getattr(installed, "replaces", installed))
+    cleared = []
+    monkeypatch.setattr(keras.backend, "clear_session", lambda *args, **kwargs: cleared.append(True))
+    at = app.run()
+    assert_clean(at)
+    at.selectbox(key="colormap").set_value("viridis").run()
+    assert cleared == []
+    assert getattr(script_runner._clean_problem_modules, "keeps_compiled_models", False)

@@ -210,3 +210,32 @@ def test_the_phase_profile_writes_only_when_asked(tmp_path, monkeypatch):
     first, second = (json.loads(line) for line in log.read_text().splitlines())
     assert first["phase"] == "decode" and first["end"] >= first["start"] and first["cpu"] >= 0
     assert second == {"phase": "explain saliency", "start": 1.0, "end": 1.5, "cpu": 0.9}
+
+
+def test_a_preloaded_model_is_handed_out_once_and_a_failed_preload_loads_again(monkeypatch, caplog):
+    import keras
+
+    import explainers
+    from ui import preload
+
+    built = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Conv2D(2, 3), keras.layers.Flatten()])
+
+    class Source:
+        def __init__(self, name: str):
+            self.name = name
+
+        def load(self) -> keras.Model:
+            if self.name == "broken":
+                raise OSError("weights missing")
+            return built
+
+    monkeypatch.setattr(models, "get_source", Source)
+    preload.start("tiny")
+    assert preload.take("tiny") is built
+    deadline = time.monotonic() + 60
+    while not explainers.is_warm(built) and time.monotonic() < deadline:  # traced in the background, after
+        time.sleep(0.05)
+    assert explainers.is_warm(built)
+    assert preload.take("tiny") is None  # handed out once: a later load is the cache's business
+    preload.start("broken")
+    assert preload.take("broken") is None and "preloading broken failed" in caplog.text

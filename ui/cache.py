@@ -12,6 +12,7 @@ import numpy as np
 import streamlit as st
 
 import models
+from ui import preload
 from ui.profile import phase
 
 SESSION_CACHE_BYTES = 256 << 20
@@ -23,11 +24,12 @@ def load_model(name: str) -> keras.Model:
     """One instance per model for the whole server, at most ``SHARED_MODELS`` at once (VGG16 alone takes
     over 500 MB); the engine's compiled functions hang off it.
 
-    Nothing is traced here: the forward pass traces on the first prediction and the gradient function
+    The default model comes ready from ``ui.preload`` when the server was started by ``python -m ui.serve``.
+    Otherwise nothing is traced here: the forward pass traces on the first prediction and the gradient function
     above the maps (``maps_ui``), so the image and its predictions show while the maps are prepared.
     """
     with phase(f"load {name}"):
-        return models.get_source(name).load()
+        return preload.take(name) or models.get_source(name).load()
 
 
 def content_key(*arrays: np.ndarray) -> str:

@@ -368,9 +368,16 @@ def trust_ui(subject: Subject, maps: dict[str, ShownMap], slots: dict, thumbnail
         map_trust_ui(slots[method], shown, measured)
 
     if len(maps) > 1:
-        labels = [explainers.METHODS[m].label for m in maps]
-        matrix = metrics.agreement({m: s.explanation.attribution for m, s in maps.items()})
-        st.altair_chart(agreement_chart(labels, matrix), width="stretch")
+        # Drawn on every rerun (a display change too): the checked chart spec is kept, as Altair's schema check
+        # alone costs 30-50 ms.
+        spec = session_cache("charts").get_or_compute(
+            ("agreement chart", *(shown.key for shown in maps.values())),
+            lambda: agreement_chart(
+                [explainers.METHODS[m].label for m in maps],
+                metrics.agreement({m: shown.explanation.attribution for m, shown in maps.items()}),
+            ).to_dict(),
+        )
+        st.vega_lite_chart(spec, width="stretch")
         st.caption(
             "How to read it: 1 means two methods rank the pixels in the same order, 0 unrelated. High agreement "
             "is reassuring but not proof: methods built on the same gradient share its blind spots."
