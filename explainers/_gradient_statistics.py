@@ -119,7 +119,9 @@ class GradientStatistics(Method):
                 request.progress(drawn + done, planned)
 
         while True:
-            noise = rng.normal(0.0, sigma, (planned - drawn, *inputs.shape)).astype(np.float32)
+            # Drawn in float32: a third of the time of float64 draws cast down, on a serial step of every round.
+            noise = rng.standard_normal((planned - drawn, *inputs.shape), dtype=np.float32)
+            noise *= np.float32(sigma)
             # The round's first samples go to one half, the rest to the other (the smaller half gets an odd
             # one out): which half a sample joins never depends on its value, and each half stays contiguous.
             to_first = (planned - drawn + (halves[0].count <= halves[1].count)) // 2

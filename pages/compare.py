@@ -221,7 +221,13 @@ def target_ui(prediction: Prediction) -> int:
 
 def prediction_ui(picked: PickedImage, image: np.ndarray, prediction: Prediction) -> int:
     left, right = st.columns([1, 2])
-    left.image(image.astype(np.uint8), caption=f"{picked.title}, as the model sees it", width="stretch")
+    # PNG: lossless, where Streamlit would re-encode an RGB picture as JPEG.
+    left.image(
+        imaging.png_bytes(np.clip(np.rint(image), 0, 255).astype(np.uint8)),
+        caption=f"{picked.title}, as the model sees it",
+        width="stretch",
+        output_format="PNG",
+    )
     with right:
         st.altair_chart(predictions_chart(prediction), width="stretch")
         return target_ui(prediction)
@@ -278,7 +284,7 @@ def map_ui(
         )
     with slot.container():
         st.markdown(f"**{info.label}** · {class_name}")
-        st.image(picture, caption=info.description, width="stretch")
+        st.image(picture, caption=info.description, width="stretch", output_format="PNG")  # sent as drawn
         colour_bar_ui(explanation.attribution, info.signed, display)
         st.caption(caption)
         if not info.passes_randomization_check:

@@ -329,6 +329,7 @@ def stage_gallery_ui(result: metrics.RandomizationResult, thumbnails: Thumbnails
             overlay_png(thumbnails.image, attribution, info.signed, thumbnails.display),
             caption=f"{stage} · ρ {rho:.2f}",
             width="stretch",
+            output_format="PNG",
         )
 
 
