@@ -34,14 +34,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(log_path: Path, start_timeout_s: float = 120) -> Iterator[str]:
-    """Yield the URL of a running app; its output goes to ``log_path``; stopped on exit."""
+def streamlit_server(log_path: Path, start_timeout_s: float = 120, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Yield the URL of a running app; its output goes to ``log_path``; ``env`` adds to its environment."""
     port = free_port()
     command = [sys.executable, "-m", "ui.serve", "--server.port", str(port)]
     command += ["--server.address", "127.0.0.1", "--server.headless", "true"]
     url = f"http://127.0.0.1:{port}"
     with log_path.open("w") as log:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
+        environment = os.environ | (env or {})
+        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=environment)
         try:
             deadline = time.monotonic() + start_timeout_s
             while True:

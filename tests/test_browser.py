@@ -16,14 +16,21 @@ from PIL import Image
 import imaging
 import models
 from tests.live_server import CHROMIUM, CHROMIUM_ARGS, streamlit_server
+from ui.profile import PROFILE_ENV
 
 pytestmark = pytest.mark.browser
 VIEWPORT = {"width": 1600, "height": 1100}
 
 
 @pytest.fixture(scope="module")
-def server(bundled_model, tmp_path_factory):  # bundled_model: the weights are converted before the server starts
-    with streamlit_server(tmp_path_factory.mktemp("server") / "streamlit.log") as url:
+def server_folder(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("server")
+
+
+@pytest.fixture(scope="module")
+def server(bundled_model, server_folder):  # bundled_model: the weights are converted before the server starts
+    profile = {PROFILE_ENV: str(server_folder / "profile.jsonl")}  # the app's phases, for the display test
+    with streamlit_server(server_folder / "streamlit.log", env=profile) as url:
         yield url
 
 
@@ -73,9 +80,12 @@ def test_changing_the_image_mid_computation_does_not_wedge_the_app(server):
         expect(page.get_by_role("combobox", name="Explain class")).to_have_value(re.compile(r"^drilling rig · "))
 
 
-def test_a_display_change_redraws_the_maps_and_nothing_else(server):
+def test_a_display_change_redraws_the_maps_and_nothing_else(server, server_folder):
     """The display settings sit beside the maps, in a fragment: a change redraws every map and its colour bar,
-    while the image, the predictions and the computed maps stay (no map is recomputed)."""
+    and runs nothing else of the page (no decoding, prediction or map computed again; the app's phase log)."""
+    import json
+    import time
+
     from playwright.sync_api import expect
 
     with chromium() as browser:
@@ -89,16 +99,20 @@ def test_a_display_change_redraws_the_maps_and_nothing_else(server):
         captions = page.get_by_text(re.compile(r"\d passes")).all_inner_texts()
 
         page.get_by_role("button", name="Display").click()
+        changed_at = time.time()
         page.get_by_role("slider", name="Map opacity").press("ArrowRight")
         page.wait_for_function(
             "old => [...document.querySelectorAll(\"[data-testid='stImage'] img\")].filter(i => !old.includes(i.src))"
             ".length == 4",
-            arg=maps,
+            arg=[image, *maps],  # exactly the four maps are new pictures: the image is the same one
             timeout=60_000,
         )
         expect(page.locator("[data-testid='stStatusWidget']")).to_have_count(0, timeout=60_000)
         assert pictures.evaluate_all("images => images.map(i => i.src)")[0] == image
         assert page.get_by_text(re.compile(r"\d passes")).all_inner_texts() == captions  # same maps, same timings
+        entries = [json.loads(line) for line in (server_folder / "profile.jsonl").read_text().splitlines()]
+        ran = {entry["phase"].split()[0] for entry in entries if entry["start"] >= changed_at}
+        assert ran == {"render", "trust"}, f"a display change ran {sorted(ran)}"  # the fragment: maps, their trust
 
         page.get_by_text(imaging.NORMALISATIONS["max"]).click()
         expect(bars.first).not_to_have_attribute("aria-label", scales[0], timeout=60_000)  # the scale follows
