@@ -1,6 +1,7 @@
 """Explanation Explorer: see why a Keras image classifier predicted what it did.
 
-Run with ``streamlit run app.py``. This entry page only sets up the app and its navigation;
+Run with ``scripts/start.sh`` (``python -m ui.serve``, which preloads the default model; ``streamlit run app.py``
+works too). This entry page only sets up the app and its navigation;
 each page lives in ``pages/`` and draws the sidebar's model section itself (``ui.model_choice``).
 """
 

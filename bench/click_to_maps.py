@@ -196,11 +196,8 @@ def main() -> None:
                 started = time.time()
                 if setting == "opacity":
                     page.get_by_role("slider", name="Map opacity").press("ArrowRight")
-                elif setting == "colormap":
-                    page.get_by_role("combobox", name="Colormap (unsigned maps)").click()
-                    page.get_by_role("option", name=value).click()
-                else:
-                    page.get_by_text(imaging.NORMALISATIONS[value]).click()
+                else:  # a radio: the colormap's name or the normalisation's description
+                    page.get_by_text(imaging.NORMALISATIONS.get(value, value), exact=True).click()
                 wait_for_new_maps(page, before, redrawn)
                 finished = time.time()
                 print(f"  {setting:14} {finished - started:6.2f} s")

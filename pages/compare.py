@@ -131,9 +131,10 @@ def seed_ui() -> int:
 def display_ui() -> Display:
     """How the maps are drawn, next to them: changing it redraws only the maps (they are a fragment)."""
     with st.popover("Display", icon=":material/palette:"):
-        colormap = st.selectbox(
+        colormap = st.radio(  # one click, no drop-down to open and close
             "Colormap (unsigned maps)",
             imaging.COLORMAPS,
+            horizontal=True,
             key="colormap",
             help="Perceptually uniform. Signed maps always use blue-white-red centred at zero.",
         )

@@ -65,7 +65,7 @@ def test_display_changes_reuse_results_and_a_new_target_computes(app):
     at = app.run()
     results = at.session_state["_cache_results"]
     assert len(results) == 4
-    at.selectbox(key="colormap").set_value("viridis").run()
+    at.radio(key="colormap").set_value("viridis").run()
     at.slider(key="opacity").set_value(0.8).run()
     at.radio(key="normalisation").set_value("max").run()
     assert_clean(at)
@@ -153,7 +153,7 @@ def test_trust_section_measures_faithfulness_and_the_randomisation_check_on_requ
     texts = " ".join(m.value for m in at.markdown)
     assert "**Randomisation check passed** on this model" in texts
     assert "**Grad-CAM** — passed" in texts
-    at.selectbox(key="colormap").set_value("viridis").run()  # a display change keeps every measurement
+    at.radio(key="colormap").set_value("viridis").run()  # a display change keeps every measurement
     assert_clean(at)
     assert "**Randomisation check passed** on this model" in " ".join(m.value for m in at.markdown)
 
@@ -183,6 +183,6 @@ def test_the_app_keeps_tensorflow_kernels_between_runs(app, monkeypatch):
     monkeypatch.setattr(keras.backend, "clear_session", lambda *args, **kwargs: cleared.append(True))
     at = app.run()
     assert_clean(at)
-    at.selectbox(key="colormap").set_value("viridis").run()
+    at.radio(key="colormap").set_value("viridis").run()
     assert cleared == []
     assert getattr(script_runner._clean_problem_modules, "keeps_compiled_models", False)
