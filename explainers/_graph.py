@@ -258,7 +258,18 @@ class ModelGraph:
         goes through that layer anyway, so its gradients cost almost nothing, while each trace costs about a
         second on CPU. Saliency, SmoothGrad, Integrated Gradients and Grad-CAM then need one trace together.
         """
+        requested = ("function", layer, input_gradients, layer_gradients, guided)
         key = self._key(layer=layer, input_gradients=input_gradients, layer_gradients=layer_gradients, guided=guided)
+        if key != requested and layer is None:
+            try:
+                return self._function(key)
+            except (RuntimeError, ValueError):
+                # The default layer cannot be captured in this model (e.g. it is never called): no sharing.
+                self.default_layer = None
+                key = requested
+        return self._function(key)
+
+    def _function(self, key: tuple) -> Callable[[tf.Tensor, tf.Tensor], dict[str, tf.Tensor]]:
         _, layer, input_gradients, layer_gradients, guided = key
         target_layer = find_layer(self.model, layer) if layer is not None else None
         if layer_gradients and target_layer is None:

@@ -291,3 +291,14 @@ def test_integrated_gradients_refines_at_least_one_interval_a_round(rng):
     model = SHAPES["functional"]
     with pytest.raises(ValueError, match="at least one interval"):
         explainers.explain(model, rng.uniform(size=(12, 12, 3)), "integrated_gradients", refine_per_round=0)
+
+
+def test_input_gradients_fall_back_to_their_own_function_when_the_shared_layer_cannot_be_captured(rng):
+    model = build_three_shapes()["functional"]
+    graph = graph_for(model)
+    graph.default_layer = "pool"  # a layer with no spatial output: the shared function cannot be built on it
+    inputs = rng.uniform(size=(12, 12, 3))
+    explanation = explainers.explain(model, inputs, "saliency", target=1)
+    assert graph.default_layer is None and ("function", None, True, False, False) in graph._functions
+    reference = explainers.explain(build_three_shapes()["functional"], inputs, "saliency", target=1)
+    np.testing.assert_allclose(explanation.attribution, reference.attribution, rtol=1e-5, atol=1e-7)
