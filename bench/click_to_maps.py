@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -94,18 +95,18 @@ class Profile:
             print(f"    {'(the browser, on the same cores)':40} {'':7} {browser_cpu:6.2f}s")
 
 
+def _chromium_stats() -> Iterator[tuple[int, list[str]]]:
+    """(pid, the fields of /proc/pid/stat after the command name) of every Chromium process on this machine."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            command, fields = stat.read_text().rsplit(")", 1)
+            if "chrom" in command:
+                yield int(stat.parent.name), fields.split()
+
+
 def browser_cpu_seconds() -> float:
     """CPU time used so far by every Chromium process on this machine (the browser shares its cores)."""
-    ticks = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)
-            if "chrom" not in fields[0]:
-                continue
-            values = fields[1].split()
-            ticks += int(values[11]) + int(values[12])  # utime, stime
-        except (OSError, IndexError, ValueError):
-            continue
+    ticks = sum(int(fields[11]) + int(fields[12]) for _, fields in _chromium_stats())  # utime, stime
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
@@ -132,10 +133,9 @@ def wait_for_new_maps(page, before: set[str], count: int, also_idle: bool = True
 def lower_browser_priority() -> None:
     """Renice every Chromium process to 19, so the server gets the CPU first: as if the browser ran on the
     visitor's own machine. A second, labelled figure (``--browser-nice``), never the headline one."""
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            if "chrom" in stat.read_text().rsplit(")", 1)[0]:
-                os.setpriority(os.PRIO_PROCESS, int(stat.parent.name), 19)
+    for pid, _ in _chromium_stats():
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, pid, 19)
 
 
 def main() -> None:

@@ -308,7 +308,12 @@ class ModelGraph:
         return self._compiled(key, build)
 
     def _key(
-        self, *, layer: str | None = None, input_gradients: bool = False, layer_gradients: bool = False, guided=False
+        self,
+        *,
+        layer: str | None = None,
+        input_gradients: bool = False,
+        layer_gradients: bool = False,
+        guided: bool = False,
     ) -> tuple:
         """The compiled function that serves these needs (see :meth:`function` for which requests share one)."""
         if not guided and (input_gradients or layer_gradients):
@@ -404,7 +409,8 @@ def _padded(batch: np.ndarray) -> np.ndarray:
 
     Every new batch size costs oneDNN (TensorFlow's CPU kernels) a new set of primitives on first use,
     0.1-0.5 s on EfficientNet-Lite0, and the sampling methods' rounds come in every size; padded, a model
-    sees at most five sizes (1, 2, 4, 8, 16 under the default budget) and pays for each once. The padding
+    sees only the powers of two up to its batch size (1, 2, 4, 8 for EfficientNet-Lite0 under the default
+    budget) and pays for each once. The padding
     costs less than one batch's own work, and samples are independent, so results are unchanged.
     """
     count = len(batch)

@@ -105,6 +105,11 @@ def png_bytes(rgb: np.ndarray) -> bytes:
     return encoded.tobytes()
 
 
+def scale_label(signed: bool) -> str:
+    """What a map's colour scale reads, under its colour bar."""
+    return "evidence against  ←  0  →  for" if signed else "attribution (0 = none)"
+
+
 @dataclass(frozen=True)
 class ColourBar:
     """What a legend needs to draw a map's colour scale: colours from the low to the high end, and values."""
@@ -117,7 +122,7 @@ class ColourBar:
 
     @property
     def label(self) -> str:
-        return "evidence against  ←  0  →  for" if self.signed else "attribution (0 = none)"
+        return scale_label(self.signed)
 
 
 def colour_bar(
@@ -177,7 +182,7 @@ def map_figure_png(
         bar.ax.xaxis.set_major_locator(MaxNLocator(5))
         bar.ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.2g}"))
         bar.ax.tick_params(labelsize=7)
-        bar.set_label(ColourBar((), 0.0, scale, signed).label, fontsize=7)
+        bar.set_label(scale_label(signed), fontsize=7)
         if caption:
             figure.text(0.5, 0.05, "\n".join(textwrap.wrap(caption, 62)), ha="center", va="center", fontsize=7)
         buffer = io.BytesIO()

@@ -366,7 +366,7 @@ def maps_ui(
     shown_at: dict[str, float] = {}
 
     def report(method: str, done: int, total: int) -> None:
-        # At most a few updates a second: each one is a message the browser redraws, on the CPU the maps use.
+        # A few updates a second are enough for a bar: Integrated Gradients reports after every round of 3 points.
         now = time.monotonic()
         if done < total and now - shown_at.get(method, 0.0) < PROGRESS_INTERVAL_S:
             return

@@ -2,7 +2,8 @@
 
 The same as ``streamlit run app.py``, except that TensorFlow is imported before the server listens and the
 default model is loaded and compiled in the background while the server starts and the first browser
-connects (``ui.preload``): on a 2-core CPU the first page's four maps came about 1.5 s sooner.
+connects (``ui.preload``): on a 2-core CPU the first page's image showed about 0.5 s and its four maps
+about 0.9 s sooner (``bench/click_to_maps.py``).
 """
 
 from __future__ import annotations
