@@ -35,6 +35,9 @@ def image_ui(sample_kind: str) -> PickedImage | None:
     """A bundled sample that suits the model, or an upload. Until a good upload arrives, the last good image
     (and so its maps) stays on screen."""
     choice = st.sidebar.radio("Image", ["Sample", "Upload"], horizontal=True, key="image_source")
+    # Always one element, empty or not, so that everything under it keeps its place on the page from run to run:
+    # the browser then replaces the previous image's maps as the new ones come, rather than keeping both.
+    notice = st.empty()
     if choice == "Sample":
         kind = sample_kind
         names = imaging.samples_for(kind)
@@ -49,14 +52,18 @@ def image_ui(sample_kind: str) -> PickedImage | None:
             "Your image", type=list(imaging.IMAGE_EXTENSIONS), key="upload", max_upload_size=limit_mb
         )
         if upload is None:
-            st.info(f"Upload a {imaging.FORMATS_TEXT} image (up to {limit_mb} MB) in the sidebar, or pick a sample.")
-            return _previous_image()
+            with notice.container():
+                st.info(
+                    f"Upload a {imaging.FORMATS_TEXT} image (up to {limit_mb} MB) in the sidebar, or pick a sample."
+                )
+                return _previous_image()
         try:
             with phase("decode"):
                 loaded = imaging.load_image(upload.getvalue())
         except imaging.ImageError as error:
-            st.error(f"**{upload.name}** cannot be used. {error}", icon=":material/broken_image:")
-            return _previous_image()
+            with notice.container():
+                st.error(f"**{upload.name}** cannot be used. {error}", icon=":material/broken_image:")
+                return _previous_image()
         for note in loaded.notes:
             st.sidebar.caption(f"Note: {note}.")
         picked = PickedImage(loaded, upload.name)
@@ -268,9 +275,21 @@ def map_slots(methods: list[str]) -> dict[str, MapSlot]:
     return slots
 
 
+def map_picture(key: tuple, explanation: explainers.Explanation, image: np.ndarray, display: Display) -> bytes:
+    """The map over the image as PNG bytes, kept per map and display setting."""
+    with phase(f"render {explanation.method}"):
+        return session_cache("pictures").get_or_compute(
+            (key, display), partial(overlay_png, image, explanation.attribution, explanation.info.signed, display)
+        )
+
+
+def bar_title(method: str) -> str:
+    return f"**{explainers.METHODS[method].label}** ·"
+
+
 def map_ui(
     slot,
-    key: tuple,
+    picture: bytes,
     explanation: explainers.Explanation,
     image: np.ndarray,
     class_name: str,
@@ -279,10 +298,6 @@ def map_ui(
 ) -> None:
     info = explanation.info
     caption = caption_for(explanation, class_name, confidence)
-    with phase(f"render {explanation.method}"):
-        picture = session_cache("pictures").get_or_compute(
-            (key, display), partial(overlay_png, image, explanation.attribution, info.signed, display)
-        )
     with slot.container():
         st.markdown(f"**{info.label}** · {class_name}")
         st.image(picture, caption=info.description, width="stretch", output_format="PNG")  # sent as drawn
@@ -337,13 +352,6 @@ def maps_ui(
     class_name, confidence = prediction.names[target], prediction.confidence(target)
     results = session_cache("results")
     image_key = content_key(inputs)
-    slots = map_slots(methods)
-    if layer is None:
-        for method in [m for m in methods if explainers.METHODS[m].needs_conv_layer]:
-            slots[method].picture.warning(
-                f"{explainers.METHODS[method].label} needs a conv layer; this model has none."
-            )
-            methods = [m for m in methods if m != method]
 
     def key_of(method: str) -> tuple:
         info = explainers.METHODS[method]
@@ -351,17 +359,32 @@ def maps_ui(
             (seed,) if info.stochastic else ()
         )
 
-    explanations = {m: results.get(key_of(m)) for m in methods}
+    unavailable = [m for m in methods if layer is None and explainers.METHODS[m].needs_conv_layer]
+    explanations = {m: results.get(key_of(m)) for m in methods if m not in unavailable}
     missing = [m for m, explanation in explanations.items() if explanation is None]
+    # Drawn before the slots are emptied, so that cached maps are replaced within one frame, not blank for a few.
+    pictures = {m: map_picture(key_of(m), e, image, display) for m, e in explanations.items() if e is not None}
+    slots = map_slots(methods)
+    for method in unavailable:
+        slots[method].picture.warning(f"{explainers.METHODS[method].label} needs a conv layer; this model has none.")
+    methods = list(explanations)
+    # When maps must be computed, the previous image's trust section leaves the page at once (an empty element now,
+    # a container only when it is drawn) rather than when the run ends: it would read as this image's, and the
+    # browser would re-render it with every map drawn. When every map is cached, it is redrawn in place.
+    below_maps = st.empty() if missing else st.container()
     bars = {}
     for method in methods:
         if method in missing:
-            with slots[method].picture.container():
-                st.markdown(f"**{explainers.METHODS[method].label}**")
-                passes = explainers.estimated_passes(model, method, layer)
-                bars[method] = st.progress(0.0, text=f"Waiting… (≈{passes} model passes)")
+            # One element, not a container: a container sent right after emptying the slot would keep the previous
+            # map's caption and buttons under the bar (Streamlit keeps a replaced container's children).
+            passes = explainers.estimated_passes(model, method, layer)
+            bars[method] = slots[method].picture.progress(
+                0.0, text=f"{bar_title(method)} Waiting… (≈{passes} model passes)"
+            )
         else:
-            map_ui(slots[method].picture, key_of(method), explanations[method], image, class_name, confidence, display)
+            map_ui(
+                slots[method].picture, pictures[method], explanations[method], image, class_name, confidence, display
+            )
 
     shown_at: dict[str, float] = {}
 
@@ -371,7 +394,7 @@ def maps_ui(
         if done < total and now - shown_at.get(method, 0.0) < PROGRESS_INTERVAL_S:
             return
         shown_at[method] = now
-        bars[method].progress(min(done / total, 1.0), text=f"Computing… {done}/{total}")
+        bars[method].progress(min(done / total, 1.0), text=f"{bar_title(method)} Computing… {done}/{total}")
 
     if missing and not explainers.is_warm(model, layer):
         with phase("trace the gradient function"), st.spinner("Compiling the model's gradients (once per model)…"):
@@ -393,24 +416,26 @@ def maps_ui(
             key = key_of(explanation.method)
             results.put(key, explanation)
             explanations[explanation.method] = explanation
-            map_ui(slots[explanation.method].picture, key, explanation, image, class_name, confidence, display)
+            picture = map_picture(key, explanation, image, display)
+            map_ui(slots[explanation.method].picture, picture, explanation, image, class_name, confidence, display)
             waited_since, cpu_since = time.time(), time.process_time()
-    st.download_button(
-        "Download raw maps (.npz)",
-        partial(_npz, explanations),
-        file_name=f"maps-{target}.npz",
-        mime="application/octet-stream",
-        key="download_npz",
-        icon=":material/download:",
-        on_click="ignore",
-    )
-    with phase("trust section"):
-        trust_ui(
-            Subject(model, source.name, inputs, image_key, target, source.black_image(), seed),
-            {m: ShownMap(key_of(m), explanation) for m, explanation in explanations.items()},
-            {m: slots[m].trust for m in explanations},
-            Thumbnails(image, display),
+    with below_maps.container() if missing else below_maps:
+        st.download_button(
+            "Download raw maps (.npz)",
+            partial(_npz, explanations),
+            file_name=f"maps-{target}.npz",
+            mime="application/octet-stream",
+            key="download_npz",
+            icon=":material/download:",
+            on_click="ignore",
         )
+        with phase("trust section"):
+            trust_ui(
+                Subject(model, source.name, inputs, image_key, target, source.black_image(), seed),
+                {m: ShownMap(key_of(m), explanation) for m, explanation in explanations.items()},
+                {m: slots[m].trust for m in explanations},
+                Thumbnails(image, display),
+            )
 
 
 def _npz(explanations: dict[str, explainers.Explanation]) -> bytes:

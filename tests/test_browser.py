@@ -72,6 +72,8 @@ def test_changing_the_image_mid_computation_does_not_wedge_the_app(server):
         maps = page.locator("[data-testid='stImage'] img")
         choose_sample(page, "Chelsea the cat")
         expect(page.get_by_text("Computing…").first).to_be_visible(timeout=60_000)
+        # The previous image's trust section has left with its maps: it would read as this image's.
+        expect(page.get_by_role("heading", name="How far to trust each map")).to_have_count(0)
         choose_sample(page, "Rocket launch")  # while Chelsea's maps are still being computed
         expect(page.get_by_text("Rocket launch, as the model sees it")).to_be_visible(timeout=120_000)
         expect(page.locator("[data-testid='stStatusWidget']")).to_be_hidden(timeout=240_000)
@@ -80,9 +82,20 @@ def test_changing_the_image_mid_computation_does_not_wedge_the_app(server):
         expect(page.get_by_role("combobox", name="Explain class")).to_have_value(re.compile(r"^drilling rig · "))
 
 
+COUNT_PICTURES_EACH_FRAME = """() => {
+    window.picturesEachFrame = [];
+    const count = () => {
+        window.picturesEachFrame.push(document.querySelectorAll("[data-testid='stImage'] img").length);
+        requestAnimationFrame(count);
+    };
+    count();
+}"""
+
+
 def test_a_display_change_redraws_the_maps_and_nothing_else(server, server_folder):
-    """The display settings sit beside the maps, in a fragment: a change redraws every map and its colour bar,
-    and runs nothing else of the page (no decoding, prediction or map computed again; the app's phase log)."""
+    """The display settings sit beside the maps, in a fragment: a change redraws every map and its colour bar in
+    place (never a frame without them), and runs nothing else of the page (no decoding, prediction or map computed
+    again; the app's phase log)."""
     import json
     import time
 
@@ -99,6 +112,7 @@ def test_a_display_change_redraws_the_maps_and_nothing_else(server, server_folde
         captions = page.get_by_text(re.compile(r"\d passes")).all_inner_texts()
 
         page.get_by_role("button", name="Display").click()
+        page.evaluate(COUNT_PICTURES_EACH_FRAME)
         changed_at = time.time()
         page.get_by_role("slider", name="Map opacity").press("ArrowRight")
         page.wait_for_function(
@@ -113,6 +127,7 @@ def test_a_display_change_redraws_the_maps_and_nothing_else(server, server_folde
         entries = [json.loads(line) for line in (server_folder / "profile.jsonl").read_text().splitlines()]
         ran = {entry["phase"].split()[0] for entry in entries if entry["start"] >= changed_at}
         assert ran == {"render", "trust"}, f"a display change ran {sorted(ran)}"  # the fragment: maps, their trust
+        assert min(page.evaluate("window.picturesEachFrame")) == 5, "the maps went blank while being redrawn"
 
         page.get_by_text(imaging.NORMALISATIONS["max"]).click()
         expect(bars.first).not_to_have_attribute("aria-label", scales[0], timeout=60_000)  # the scale follows
