@@ -8,8 +8,9 @@
 
 Writes one overlay PNG per method, ``maps.npz`` (one raw float32 map per method) and
 ``summary.json`` (model, image, top-5 predictions, and per map its method, target, layer,
-elapsed time, for Integrated Gradients the completeness error, for stochastic methods the
-split-half reliability). With ``--metrics``, each map also gets its deletion and insertion AUCs
+elapsed time, the completeness error of the methods that add up to the score (Integrated Gradients,
+DeepLIFT, LRP), for stochastic methods the split-half reliability, and the options each method used).
+With ``--metrics``, each map also gets its deletion and insertion AUCs
 beside a random order's, and the model-randomisation check; the curves go into ``maps.npz``
 (``<method>_deletion``, ``<method>_insertion``, ``random_deletion``, ``random_insertion``) and the
 methods' agreement into ``summary.json``.
@@ -258,6 +259,7 @@ def run(args: argparse.Namespace) -> dict:
                 "completeness_error": explanation.completeness_error,
                 "completeness_relative": explanation.completeness_relative,
                 "reliability": explanation.reliability,
+                "options": explanation.options,
                 "passes_randomization_check": info.passes_randomization_check,
                 "file": f"{method}.png",
             }
@@ -270,7 +272,7 @@ def run(args: argparse.Namespace) -> dict:
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **maps)
     (args.out / "maps.npz").write_bytes(buffer.getvalue())
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2, default=_plain) + "\n")
     return summary
 
 
@@ -311,6 +313,13 @@ def agreement_summary(maps: dict[str, np.ndarray]) -> dict:
         "methods": list(maps),
         "matrix": metrics.agreement(maps).round(4).tolist(),
     }
+
+
+def _plain(value):
+    """JSON for the numpy scalars and arrays a method's options may hold."""
+    if isinstance(value, np.generic | np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,8 @@ EfficientNet-Lite0 with real ones) and method it prints:
 
 - ours: median seconds over ``--repeats`` warm calls;
 - floor: the same number of forward+backward passes through the same compiled gradient
-  function, in the same memory-capped batches, doing nothing else; ours / floor is our overhead;
+  function, in the same memory-capped batches, doing nothing else (forward passes only for the
+  perturbation methods and Score-CAM); ours / floor is our overhead;
 - tf-keras-vis: its median for the same method and settings, where it has one, and ours / theirs;
 - peak RSS: the process's largest resident memory while our method ran.
 
@@ -60,7 +61,11 @@ PASSES_WITH_GRADIENTS = {
     "gradcam_plus_plus": 1,
     "layercam": 1,
     "guided_gradcam": 2,
+    "deeplift": 2,  # the image and its baseline, one batch
+    "lrp": 1,
 }
+FORWARD_ONLY = {"occlusion", "scorecam", "rise", "lime", "kernel_shap"}
+"""Methods whose floor is their number of forward passes (read from the explanation), batched, nothing else."""
 
 
 def rss_bytes() -> int:
@@ -160,6 +165,13 @@ def bench_model(name: str, methods: list[str], repeats: int) -> None:
         if passes:
             batch = np.repeat(inputs[None], passes, axis=0)
             floor, _ = measure(lambda batch=batch: list(graph.batched(batch, target, input_gradients=True)), repeats)
+            floor_text, ratio_text = f"{floor:8.3f}", f"{ours / floor:7.2f}"
+        elif method in FORWARD_ONLY:
+            passes = explainers.explain(
+                model, inputs, method, target=target, layer=layer, baseline=baseline, **options
+            ).passes
+            batch = np.repeat(inputs[None], passes, axis=0)
+            floor, _ = measure(lambda batch=batch: graph.predict(batch), repeats)
             floor_text, ratio_text = f"{floor:8.3f}", f"{ours / floor:7.2f}"
         theirs_text = versus_text = "-"
         runner = tf_keras_vis_runner(model, inputs, target, layer, method)

@@ -21,9 +21,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from explainers._base import Explanation, Method, MethodInfo, Request, SinglePassMethod
+from explainers._base import FAMILIES, Explanation, Method, MethodInfo, Request, SinglePassMethod
 from explainers._graph import DEFAULT_MEMORY_BUDGET_BYTES, OUTPUT_KINDS, graph_for
 from explainers._reliability import pearson, spearman_brown, split_half_reliability
+from explainers._rules import COMPOSITES
+from explainers.deeplift import DeepLift
 from explainers.gradcam import GradCAM
 from explainers.gradcam_plus_plus import GradCAMPlusPlus
 from explainers.gradient_input import GradientInput
@@ -31,6 +33,7 @@ from explainers.guided_backprop import GuidedBackprop
 from explainers.guided_gradcam import GuidedGradCAM
 from explainers.integrated_gradients import IntegratedGradients
 from explainers.layercam import LayerCAM
+from explainers.lrp import LRP
 from explainers.occlusion import Occlusion
 from explainers.saliency import Saliency
 from explainers.scorecam import ScoreCAM
@@ -42,6 +45,8 @@ from models.layers import default_cam_layer, find_layer
 __all__ = [
     "DEFAULT_MEMORY_BUDGET_BYTES",
     "DEFAULT_METHODS",
+    "FAMILIES",
+    "LRP_COMPOSITES",
     "METHODS",
     "OUTPUT_KINDS",
     "Explanation",
@@ -52,6 +57,7 @@ __all__ = [
     "explain",
     "explain_many",
     "is_warm",
+    "methods_by_family",
     "output_kind",
     "pearson",
     "predict",
@@ -59,6 +65,7 @@ __all__ = [
     "replay_options",
     "spearman_brown",
     "split_half_reliability",
+    "unavailable_reason",
     "uses_gpu",
     "warm_up",
 ]
@@ -79,6 +86,8 @@ _IMPLEMENTATIONS: dict[str, Method] = {
         Occlusion(),
         GuidedBackprop(),
         GuidedGradCAM(),
+        DeepLift(),
+        LRP(),
     )
 }
 
@@ -86,6 +95,16 @@ METHODS: MappingProxyType[str, MethodInfo] = MappingProxyType({name: m.info for 
 """Method name -> :class:`MethodInfo` (label, description, signed, needs a conv layer, cost, ...)."""
 
 DEFAULT_METHODS = ("saliency", "smoothgrad", "gradcam", "integrated_gradients")
+
+LRP_COMPOSITES: MappingProxyType[str, str] = MappingProxyType({name: c.label for name, c in COMPOSITES.items()})
+"""LRP's composites (``explain(..., "lrp", composite=name)``) -> what each applies where."""
+
+
+def methods_by_family() -> list[str]:
+    """Every method name, grouped by family in :data:`FAMILIES` order (registration order within one)."""
+    families = list(FAMILIES)
+    return sorted(METHODS, key=lambda name: families.index(METHODS[name].family))
+
 
 ManyProgress = Callable[[str, int, int], None]
 
@@ -98,6 +117,14 @@ def estimated_passes(model: keras.Model, method: str, layer: str | None = None, 
         layer = layer or default_cam_layer(model)
         channels = int(find_layer(model, layer).output.shape[-1]) if layer else None
     return implementation.estimated_passes(graph_for(model).input_shape, channels, **options)
+
+
+def unavailable_reason(model: keras.Model, method: str, layer: str | None = None) -> str | None:
+    """Why ``method`` cannot explain ``model`` (a CAM method without a conv layer, LRP with a layer it has no
+    rule for), in a sentence; None when it can."""
+    if METHODS[method].needs_conv_layer and (layer or default_cam_layer(model)) is None:
+        return f"{METHODS[method].label} needs a conv layer; this model has none."
+    return _IMPLEMENTATIONS[method].unavailable(graph_for(model))
 
 
 def replay_options(explanation: Explanation) -> dict:
@@ -209,6 +236,10 @@ def explain_many(
         layer = layer or default_cam_layer(model)
         if layer is None:
             raise ValueError("the CAM methods need a conv layer, and this model has none")
+    for method in methods:
+        reason = _IMPLEMENTATIONS[method].unavailable(graph)
+        if reason is not None:
+            raise ValueError(reason)
     baseline = (
         np.zeros_like(inputs) if baseline is None else np.broadcast_to(np.asarray(baseline, np.float32), inputs.shape)
     )

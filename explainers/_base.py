@@ -14,11 +14,25 @@ from explainers._graph import ModelGraph
 ProgressCallback = Callable[[int, int], None]
 
 
+FAMILIES = {
+    "gradient": "Gradient",
+    "reference": "Reference",
+    "cam": "CAM",
+    "relevance": "Relevance",
+    "perturbation": "Perturbation",
+}
+"""Method families, in the order a picker shows them: gradients of the score; methods that compare with a
+reference input (path integrals, DeepLIFT); class activation maps of a conv layer; relevance propagated down
+the layers; perturbations of the input with forward passes only."""
+
+
 @dataclass(frozen=True)
 class MethodInfo:
     """What a UI needs to know about a method without running it."""
 
     name: str
+    family: str
+    """A key of :data:`FAMILIES`: how the method works, which a picker groups by."""
     label: str
     description: str
     signed: bool
@@ -97,6 +111,10 @@ class Method:
     def attribute(self, request: Request) -> tuple[np.ndarray, dict]:
         """Return the (H, W) attribution and extra :class:`Explanation` fields (``score`` at least)."""
         raise NotImplementedError
+
+    def unavailable(self, graph: ModelGraph) -> str | None:
+        """Why this method cannot explain the model at all (checked before any work), or None."""
+        return None
 
     def estimated_passes(self, input_shape: tuple[int, ...], layer_channels: int | None, **options) -> int:
         """Model evaluations at these settings (an upper bound where the method adapts)."""

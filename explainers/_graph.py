@@ -19,6 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from explainers._hooks import activation_name, hook, swapped_activation
 from models.layers import default_cam_layer, find_layer, iter_layers
 
 DEFAULT_MEMORY_BUDGET_BYTES = 1 << 30  # activations of one batch; see ModelGraph.batch_size
@@ -40,24 +41,6 @@ class _Capture:
         return self.tensors[-1]
 
 
-@contextlib.contextmanager
-def _hook(layer: keras.layers.Layer, record: Callable) -> Iterator[None]:
-    """Wrap ``layer.call`` so that ``record(args, kwargs, outputs)`` may see and replace the output."""
-    original = layer.call
-    owner = threading.get_ident()
-
-    def hooked(*args, **kwargs):
-        if threading.get_ident() != owner:  # another thread calling the shared model eagerly
-            return original(*args, **kwargs)
-        return record(original, args, kwargs)
-
-    object.__setattr__(layer, "call", hooked)
-    try:
-        yield
-    finally:
-        object.__delattr__(layer, "call")
-
-
 def _record_output(capture: _Capture) -> Callable:
     def record(original, args, kwargs):
         outputs = original(*args, **kwargs)
@@ -68,11 +51,6 @@ def _record_output(capture: _Capture) -> Callable:
 
 
 _RELU_NAMES = ("relu", "relu6")
-
-
-def _activation_name(layer: keras.layers.Layer) -> str:
-    """The name of the layer's activation function (``relu``, ``softmax``, ...), or ``""``."""
-    return getattr(getattr(layer, "activation", None), "__name__", "")
 
 
 def _guided(function: Callable[[tf.Tensor], tf.Tensor]) -> Callable[[tf.Tensor], tf.Tensor]:
@@ -96,7 +74,7 @@ def _guided(function: Callable[[tf.Tensor], tf.Tensor]) -> Callable[[tf.Tensor],
 def _is_relu_layer(layer: keras.layers.Layer) -> bool:
     if isinstance(layer, keras.layers.ReLU):
         return True
-    return isinstance(layer, keras.layers.Activation) and _activation_name(layer) in _RELU_NAMES
+    return isinstance(layer, keras.layers.Activation) and activation_name(layer) in _RELU_NAMES
 
 
 @contextlib.contextmanager
@@ -109,11 +87,9 @@ def _guided_relus(model: keras.Model) -> Iterator[None]:
                 def record(original, args, kwargs):
                     return _guided(lambda x: original(x, *args[1:], **kwargs))(args[0])
 
-                stack.enter_context(_hook(layer, record))
-            elif _activation_name(layer) in _RELU_NAMES:
-                activation = layer.activation
-                object.__setattr__(layer, "activation", _guided(activation))
-                stack.callback(object.__setattr__, layer, "activation", activation)
+                stack.enter_context(hook(layer, record))
+            elif activation_name(layer) in _RELU_NAMES:
+                stack.enter_context(swapped_activation(layer, _guided(layer.activation)))
         yield
 
 
@@ -124,7 +100,7 @@ def _squashing_name(layer: keras.layers.Layer) -> str | None:
     """``softmax`` or ``sigmoid`` if the layer ends in one (as a layer or a built-in activation)."""
     if isinstance(layer, keras.layers.Softmax):
         return "softmax"
-    name = _activation_name(layer)
+    name = activation_name(layer)
     return name if name in _SQUASHING else None
 
 
@@ -158,7 +134,7 @@ class ModelGraph:
         last = _output_layer(model)
         self.output_activation = _squashing_name(last)
         """``softmax``/``sigmoid`` when the model ends in one; the methods then explain its input, the logit."""
-        self._squashing_layer = last if self.output_activation else None
+        self.squashing_layer = last if self.output_activation else None
         self.default_layer = default_cam_layer(model)
         """The layer input-gradient requests without a layer are served at (see :meth:`function`)."""
 
@@ -174,7 +150,7 @@ class ModelGraph:
     @property
     def score_kind(self) -> str:
         """What the methods differentiate: the logit before a final softmax or sigmoid, or the raw output."""
-        return "logit" if self._squashing_layer is not None else "output"
+        return "logit" if self.squashing_layer is not None else "output"
 
     def probabilities(self, outputs: np.ndarray) -> np.ndarray:
         """Class probabilities from the values scores are taken from (logits, or raw outputs)."""
@@ -188,7 +164,7 @@ class ModelGraph:
     @contextlib.contextmanager
     def _logits_hook(self) -> Iterator[_Capture]:
         capture = _Capture()
-        layer = self._squashing_layer
+        layer = self.squashing_layer
         if layer is None:
             yield capture
             return
@@ -207,11 +183,11 @@ class ModelGraph:
             capture.tensors.append(logits)
             return activation(logits)
 
-        with _hook(layer, record):
+        with hook(layer, record):
             yield capture
 
     def _score(self, outputs: tf.Tensor, logits: _Capture, target: tf.Tensor) -> tf.Tensor:
-        values = logits.tensor if self._squashing_layer is not None else outputs
+        values = logits.tensor if self.squashing_layer is not None else outputs
         values = tf.reshape(values, (tf.shape(values)[0], -1))
         return tf.gather(values, target, axis=1)
 
@@ -283,14 +259,14 @@ class ModelGraph:
                     stack.enter_context(_TRACE_LOCK)
                     logits = stack.enter_context(self._logits_hook())
                     if target_layer is not None:
-                        stack.enter_context(_hook(target_layer, _record_output(activations)))
+                        stack.enter_context(hook(target_layer, _record_output(activations)))
                     if guided:
                         stack.enter_context(_guided_relus(self.model))
                     tape = stack.enter_context(tf.GradientTape())
                     tape.watch(inputs)
                     outputs = self.model(inputs, training=False)
                     scores = self._score(outputs, logits, target)
-                values = logits.tensor if self._squashing_layer is not None else outputs
+                values = logits.tensor if self.squashing_layer is not None else outputs
                 results = {"scores": scores, "outputs": tf.reshape(values, (tf.shape(values)[0], -1))}
                 if target_layer is not None:
                     if len(activations.tensor.shape) != 4:
@@ -321,6 +297,41 @@ class ModelGraph:
             if shared_layer is not None:
                 layer, input_gradients, layer_gradients = shared_layer, True, True
         return ("function", layer, input_gradients, layer_gradients, guided)
+
+    def rule_pass(self, inputs: np.ndarray, target: int, rule) -> dict[str, np.ndarray]:
+        """Scores, outputs and what ``rule`` makes of the gradients of ``rule.objective(scores)`` (see
+        :mod:`explainers._rules`: DeepLIFT's multipliers, LRP's relevance), one batch; compiled once per rule.
+
+        The batch is run as given (never padded: a rule may pair its halves)."""
+
+        def build():
+            @tf.function(input_signature=self._signature(), autograph=False)
+            def run(batch, target):
+                with contextlib.ExitStack() as stack:
+                    stack.enter_context(_TRACE_LOCK)
+                    tape = stack.enter_context(tf.GradientTape())
+                    tape.watch(batch)
+                    # The rule's hooks go on first, so that the logits hook (outermost) sees what they return.
+                    sources = stack.enter_context(rule.installed(self.model, batch, tape, skip=self.squashing_layer))
+                    logits = stack.enter_context(self._logits_hook())
+                    outputs = self.model(batch, training=False)
+                    scores = self._score(outputs, logits, target)
+                    objective = rule.objective(scores)
+                values = logits.tensor if self.squashing_layer is not None else outputs
+                gradients = tape.gradient(
+                    objective, [batch, *sources], unconnected_gradients=tf.UnconnectedGradients.ZERO
+                )
+                return {
+                    "scores": scores,
+                    "outputs": tf.reshape(values, (tf.shape(values)[0], -1)),
+                    **rule.results(batch, gradients),
+                }
+
+            return run
+
+        function = self._compiled(("rule", *rule.key), build)
+        results = function(tf.constant(np.asarray(inputs, np.float32)), tf.constant(target))
+        return {name: value.numpy() for name, value in results.items()}
 
     def is_compiled(self, *, forward: bool = False, **needs) -> bool:
         """Whether :meth:`predict` (``forward``) or :meth:`function` with these needs has been traced already."""

@@ -36,6 +36,7 @@ class ClassActivationMap(SinglePassMethod):
 class GradCAM(ClassActivationMap):
     info = MethodInfo(
         name="gradcam",
+        family="cam",
         label="Grad-CAM",
         description="Where the chosen conv layer saw evidence for the class (coarse heatmap).",
         signed=False,

@@ -19,6 +19,7 @@ from explainers.gradcam import ClassActivationMap
 class GradCAMPlusPlus(ClassActivationMap):
     info = MethodInfo(
         name="gradcam_plus_plus",
+        family="cam",
         label="Grad-CAM++",
         description="Grad-CAM weighting each location's positive gradient: better with several objects.",
         signed=False,

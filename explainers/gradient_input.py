@@ -17,6 +17,7 @@ from explainers._base import MethodInfo, SinglePassMethod
 class GradientInput(SinglePassMethod):
     info = MethodInfo(
         name="gradient_input",
+        family="gradient",
         label="Gradient x Input",
         description="Each pixel's value times its gradient: a first-order estimate of its contribution.",
         signed=True,

@@ -16,6 +16,7 @@ from explainers._base import MethodInfo, SinglePassMethod, max_abs_over_channels
 class GuidedBackprop(SinglePassMethod):
     info = MethodInfo(
         name="guided_backprop",
+        family="gradient",
         label="Guided Backprop",
         description="Gradients filtered through every ReLU: crisp edges of what was seen.",
         signed=False,

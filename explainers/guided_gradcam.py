@@ -18,6 +18,7 @@ from explainers.guided_backprop import GuidedBackprop
 class GuidedGradCAM(Method):
     info = MethodInfo(
         name="guided_gradcam",
+        family="cam",
         label="Guided Grad-CAM",
         description="Guided Backprop's detail, kept only where Grad-CAM finds the class.",
         signed=False,

@@ -80,6 +80,7 @@ class _Path:
 class IntegratedGradients(Method):
     info = MethodInfo(
         name="integrated_gradients",
+        family="reference",
         label="Integrated Gradients",
         description="Each pixel's share of the score's change from a black image to this image.",
         signed=True,

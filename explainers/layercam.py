@@ -19,6 +19,7 @@ from explainers.gradcam import ClassActivationMap
 class LayerCAM(ClassActivationMap):
     info = MethodInfo(
         name="layercam",
+        family="cam",
         label="Layer-CAM",
         description="Each location weighted by its own positive gradient: works on earlier, finer layers.",
         signed=False,

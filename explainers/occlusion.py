@@ -26,6 +26,7 @@ def _starts(length: int, patch: int, stride: int) -> list[int]:
 class Occlusion(Method):
     info = MethodInfo(
         name="occlusion",
+        family="perturbation",
         label="Occlusion",
         description="Score drop when each region is covered with black: a direct, model-agnostic test.",
         signed=True,

@@ -15,6 +15,7 @@ from explainers._base import MethodInfo, SinglePassMethod, max_abs_over_channels
 class Saliency(SinglePassMethod):
     info = MethodInfo(
         name="saliency",
+        family="gradient",
         label="Saliency",
         description="Gradient magnitude of the class score with respect to each pixel.",
         signed=False,

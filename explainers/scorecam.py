@@ -21,6 +21,7 @@ from explainers.gradcam import ClassActivationMap
 class ScoreCAM(ClassActivationMap):
     info = MethodInfo(
         name="scorecam",
+        family="cam",
         label="Score-CAM",
         description="Channels weighted by the class probability when only their region is kept.",
         signed=False,

@@ -38,6 +38,7 @@ STATISTICS = {
 class SmoothGrad(GradientStatistics):
     info = MethodInfo(
         name="smoothgrad",
+        family="gradient",
         label="SmoothGrad",
         description="Saliency averaged over noisy copies of the image: less speckle, same idea.",
         signed=False,

@@ -20,6 +20,7 @@ from explainers._gradient_statistics import GradientStatistics
 class SmoothGradSquared(GradientStatistics):
     info = MethodInfo(
         name="smoothgrad_squared",
+        family="gradient",
         label="SmoothGrad-squared",
         description="Mean squared gradient over noisy copies: where the score is sensitive at all.",
         signed=False,

@@ -22,6 +22,7 @@ from explainers._gradient_statistics import GradientStatistics
 class VarGrad(GradientStatistics):
     info = MethodInfo(
         name="vargrad",
+        family="gradient",
         label="VarGrad",
         description="Variance of the gradient over noisy copies: where the model's sensitivity is unstable.",
         signed=False,

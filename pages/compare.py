@@ -111,13 +111,23 @@ def intensity_ui(loaded: imaging.LoadedImage) -> imaging.Window:
         return imaging.Window.from_level(level, width)
 
 
+def method_option(method: str) -> str:
+    """How the picker names a method: its family, its name, its cost at the default settings."""
+    info = explainers.METHODS[method]
+    passes = "1 pass" if info.default_passes == 1 else f"≈{info.default_passes} passes"
+    return f"{explainers.FAMILIES[info.family]} · {info.label} · {passes}"
+
+
 def methods_ui() -> list[str]:
     return st.sidebar.multiselect(
         "Methods",
-        list(explainers.METHODS),
+        explainers.methods_by_family(),
         default=list(explainers.DEFAULT_METHODS),
-        format_func=lambda m: explainers.METHODS[m].label,
+        format_func=method_option,
         key="methods",
+        help="Grouped by how they work: gradients of the score; reference methods that compare with a black "
+        "image; class activation maps of a conv layer; relevance handed down the layers; perturbations that "
+        "only run the model forward. A pass is one run of the model (forward and, for most, backward).",
     )
 
 
@@ -250,9 +260,14 @@ def caption_for(explanation: explainers.Explanation, class_name: str, confidence
     if explanation.layer:
         parts.append(f"layer {explanation.layer}")
     if explanation.completeness_relative is not None:
+        steps = explanation.options.get("steps")
         parts.append(
-            f"completeness error {explanation.completeness_relative:.1%} ({explanation.options.get('steps')} steps)"
+            f"completeness error {explanation.completeness_relative:.1%}" + (f" ({steps} steps)" if steps else "")
         )
+    if explanation.options.get("composite"):
+        parts.append(f"rules {explainers.LRP_COMPOSITES[explanation.options['composite']]}")
+    if explanation.options.get("gradient_at"):
+        parts.append("plain gradient at " + ", ".join(explanation.options["gradient_at"]))
     if explanation.reliability is not None:
         parts.append(f"reproducibility {explanation.reliability:.2f} (split-half)")
     return " · ".join(parts)
@@ -359,14 +374,14 @@ def maps_ui(
             (seed,) if info.stochastic else ()
         )
 
-    unavailable = [m for m in methods if layer is None and explainers.METHODS[m].needs_conv_layer]
+    unavailable = {m: reason for m in methods if (reason := explainers.unavailable_reason(model, m, layer))}
     explanations = {m: results.get(key_of(m)) for m in methods if m not in unavailable}
     missing = [m for m, explanation in explanations.items() if explanation is None]
     # Drawn before the slots are emptied, so that cached maps are replaced within one frame, not blank for a few.
     pictures = {m: map_picture(key_of(m), e, image, display) for m, e in explanations.items() if e is not None}
     slots = map_slots(methods)
-    for method in unavailable:
-        slots[method].picture.warning(f"{explainers.METHODS[method].label} needs a conv layer; this model has none.")
+    for method, reason in unavailable.items():
+        slots[method].picture.warning(reason, icon=":material/block:")
     methods = list(explanations)
     # When maps must be computed, the previous image's trust section leaves the page at once (an empty element now,
     # a container only when it is drawn) rather than when the run ends: it would read as this image's, and the

@@ -91,6 +91,17 @@ def test_changing_methods(app):
     assert any("at least one method" in info.value for info in at.info)
 
 
+def test_deeplift_and_lrp_maps_say_how_well_they_add_up_and_which_rules_made_them(app):
+    at = run_light(app, ("deeplift", "lrp"))
+    assert_clean(at)
+    assert len(map_images(at)) == 2
+    captions = " ".join(c.value for c in at.caption)
+    assert "completeness error 0.0%" in captions  # DeepLIFT adds up to the score change on this model
+    assert "rules ε-z⁺-flat" in captions
+    picker = at.multiselect(key="methods")
+    assert picker.options[:1] == ["Gradient · Saliency · 1 pass"] and "Relevance · LRP · 1 pass" in picker.options
+
+
 def test_upload_a_photo(app):
     at = run_light(app)
     at.radio(key="image_source").set_value("Upload").run()

@@ -193,3 +193,18 @@ def test_a_model_without_conv_layers_disables_cam_methods_and_keeps_the_others(a
     warnings = " ".join(warning.value for warning in at.warning)
     assert "no layer with a spatial output" in warnings and "Grad-CAM needs a conv layer" in warnings
     assert len(map_images(at)) == 2  # saliency and Integrated Gradients
+
+
+def test_a_model_lrp_has_no_rule_for_gets_a_message_in_its_slot_and_the_other_maps(app, tmp_path):
+    inputs = keras.Input((16, 16, 3))
+    x = keras.layers.Conv2D(4, 3, activation="relu")(inputs)
+    x = keras.layers.LayerNormalization(name="odd_norm")(x)
+    model = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(x)))
+    at = run_light(app)
+    at.multiselect(key="methods").set_value(["saliency", "lrp", "deeplift"]).run()
+    at = upload_model(at, "normed.keras", saved_bytes(model, tmp_path / "normed.keras"))
+    assert_clean(at)
+    warnings = " ".join(warning.value for warning in at.warning)
+    assert "LRP has no rule for layer 'odd_norm' (LayerNormalization)" in warnings
+    assert len(map_images(at)) == 2  # saliency and DeepLIFT
+    assert "plain gradient at LayerNormalization" in " ".join(c.value for c in at.caption)

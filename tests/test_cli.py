@@ -43,6 +43,15 @@ def test_writes_overlays_maps_and_summary(coffee_jpeg, tmp_path, bundled_model):
         assert Image.open(out / f"{method}.png").format == "PNG"
 
 
+def test_deeplift_and_lrp_from_the_command_line(coffee_jpeg, tmp_path, bundled_model):
+    out = tmp_path / "out"
+    assert cli.main([str(coffee_jpeg), "--methods", "deeplift,lrp", "--out", str(out)]) == 0
+    by_method = {m["method"]: m for m in json.loads((out / "summary.json").read_text())["maps"]}
+    assert by_method["deeplift"]["completeness_relative"] < 1e-4
+    assert by_method["lrp"]["options"]["composite"] == "epsilon_plus_flat"
+    assert by_method["lrp"]["completeness_error"] is not None
+
+
 def test_target_and_layer_options(coffee_jpeg, tmp_path, bundled_model):
     out = tmp_path / "out"
     args = [str(coffee_jpeg), "--methods", "gradcam", "--target", "504", "--layer", "block15_project_bn"]

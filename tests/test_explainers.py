@@ -214,10 +214,11 @@ def test_bad_requests_raise_clear_errors(rng):
 
 def test_methods_metadata_is_complete():
     assert set(explainers.DEFAULT_METHODS) <= set(explainers.METHODS)
-    assert len(explainers.METHODS) == 13
+    assert len(explainers.METHODS) == 15
     for name, info in explainers.METHODS.items():
         assert info.name == name and info.label and info.description and info.paper and info.misleads_when
         assert info.default_passes >= 1
+        assert info.family in explainers.FAMILIES
     assert explainers.METHODS["integrated_gradients"].signed
     assert explainers.METHODS["gradcam"].needs_conv_layer
     assert not explainers.METHODS["saliency"].needs_conv_layer

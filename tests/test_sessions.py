@@ -172,7 +172,7 @@ def test_one_shared_model_explained_from_many_threads_at_once_gives_each_its_own
     private = build_three_shapes()["nested"]  # the same weights, traced by nobody else
     images = rng.uniform(-1, 1, (4, 12, 12, 3)).astype(np.float32)
     requests = [(method, index) for method in CONCURRENT_METHODS for index in range(len(images))]
-    activations = {layer.name: explainers._graph._activation_name(layer) for layer in models.layers.iter_layers(shared)}
+    activations = {layer.name: explainers._hooks.activation_name(layer) for layer in models.layers.iter_layers(shared)}
     together = threading.Barrier(len(requests), timeout=300)  # a thread each, all released at once
 
     def explain(request):
@@ -188,7 +188,7 @@ def test_one_shared_model_explained_from_many_threads_at_once_gives_each_its_own
     for layer in models.layers.iter_layers(shared):
         assert "call" not in vars(layer), f"{layer.name} kept a tracing hook"
     assert activations == {
-        layer.name: explainers._graph._activation_name(layer) for layer in models.layers.iter_layers(shared)
+        layer.name: explainers._hooks.activation_name(layer) for layer in models.layers.iter_layers(shared)
     }
     assert "relu" in activations.values() and "softmax" in activations.values()
 
