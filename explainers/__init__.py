@@ -35,6 +35,7 @@ from explainers.integrated_gradients import IntegratedGradients
 from explainers.layercam import LayerCAM
 from explainers.lrp import LRP
 from explainers.occlusion import Occlusion
+from explainers.rise import Rise
 from explainers.saliency import Saliency
 from explainers.scorecam import ScoreCAM
 from explainers.smoothgrad import SmoothGrad
@@ -88,6 +89,7 @@ _IMPLEMENTATIONS: dict[str, Method] = {
         GuidedGradCAM(),
         DeepLift(),
         LRP(),
+        Rise(),
     )
 }
 

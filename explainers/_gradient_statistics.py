@@ -14,19 +14,15 @@ estimate reaches the target or ``max_samples``. ``reliability_target=None`` draw
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
 from explainers._base import Method, max_abs_over_channels
-from explainers._reliability import samples_for_reliability, split_half_reliability
+from explainers._reliability import DEFAULT_RELIABILITY_TARGET, first_half_count, sample_in_rounds
 
-DEFAULT_RELIABILITY_TARGET = 0.9
 DEFAULT_MAX_SAMPLES = 400
-# The prophecy is itself an estimate: ask for a little more than it says, to save a round.
-_ROUND_MARGIN = 1.1
 
 
 @dataclass(frozen=True)
@@ -105,26 +101,23 @@ class GradientStatistics(Method):
         if samples < 1:
             raise ValueError(f"{self.info.label} needs at least one sample")
         statistic_options = self.statistic_defaults | statistic_options
-        if reliability_target is not None and not 0 < reliability_target < 1:
-            raise ValueError("reliability_target must be between 0 and 1 (or None for a fixed sample count)")
         inputs = request.inputs
         sigma = float(noise_level) * float(inputs.max() - inputs.min())
         rng = np.random.default_rng(seed)
         halves = (_Sums(inputs.shape), _Sums(inputs.shape))
-        cap = samples if reliability_target is None else max(samples, max_samples)
-        planned, drawn, score_sum, reliability = samples, 0, 0.0, None
+        score_sum = 0.0
 
-        def report(done: int, _total: int) -> None:
-            if request.progress is not None:
-                request.progress(drawn + done, planned)
+        def draw(drawn: int, planned: int) -> None:
+            nonlocal score_sum
 
-        while True:
+            def report(done: int, _total: int) -> None:
+                if request.progress is not None:
+                    request.progress(drawn + done, planned)
+
             # Drawn in float32: a third of the time of float64 draws cast down, on a serial step of every round.
             noise = rng.standard_normal((planned - drawn, *inputs.shape), dtype=np.float32)
             noise *= np.float32(sigma)
-            # The round's first samples go to one half, the rest to the other (the smaller half gets an odd
-            # one out): which half a sample joins never depends on its value, and each half stays contiguous.
-            to_first = (planned - drawn + (halves[0].count <= halves[1].count)) // 2
+            to_first = first_half_count(planned - drawn, halves[0].count, halves[1].count)
             done = 0
             for batch in request.graph.batched(
                 inputs[None] + noise, request.target, memory_budget_bytes, report, input_gradients=True
@@ -136,15 +129,14 @@ class GradientStatistics(Method):
                         half.add(part)
                 score_sum += float(batch["scores"].sum())
                 done += len(gradients)
-            drawn = planned
-            if halves[1].count:
-                reliability = split_half_reliability(
-                    *(self.statistic(half.moments(), **statistic_options) for half in halves)
-                )
-            if reliability_target is None or reliability is None or reliability >= reliability_target or drawn >= cap:
-                break
-            wanted = math.ceil(_ROUND_MARGIN * samples_for_reliability(drawn, reliability, reliability_target))
-            planned = min(cap, max(wanted, drawn + 2))
+
+        def half_maps():
+            if not halves[1].count:
+                return None
+            return tuple(self.statistic(half.moments(), **statistic_options) for half in halves)
+
+        drawn, reliability = sample_in_rounds(samples, max_samples, reliability_target, draw, half_maps)
+        cap = samples if reliability_target is None else max(samples, max_samples)
 
         attribution = self.statistic(halves[0].moments(halves[1]), **statistic_options).astype(np.float32)
         return attribution, {

@@ -11,8 +11,13 @@ on the bundled EfficientNet-Lite0 the estimate from two halves of 25, 50 and 100
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
+
+DEFAULT_RELIABILITY_TARGET = 0.9
+# The prophecy is itself an estimate: ask for a little more than it says, to save a round.
+_ROUND_MARGIN = 1.1
 
 
 def pearson(first: np.ndarray, second: np.ndarray) -> float:
@@ -45,3 +50,41 @@ def samples_for_reliability(samples: int, reliability: float, target: float) -> 
         return samples * 4  # no signal yet: grow geometrically rather than trust the formula
     factor = target * (1 - reliability) / (reliability * (1 - target))
     return math.ceil(samples * factor)
+
+
+def sample_in_rounds(
+    initial: int,
+    cap: int,
+    target: float | None,
+    draw: Callable[[int, int], None],
+    half_maps: Callable[[], tuple[np.ndarray, np.ndarray] | None],
+) -> tuple[int, float | None]:
+    """Draw samples in rounds until the map's split-half reliability reaches ``target`` or ``cap`` samples.
+
+    ``draw(drawn, planned)`` draws samples ``drawn`` to ``planned`` and deals them into the two halves (see
+    :func:`first_half_count`); ``half_maps()`` returns the two halves' maps, or None while a half is empty.
+    Each round is sized by the Spearman-Brown prophecy from the reliability measured so far. With ``target``
+    None, exactly ``initial`` samples are drawn. Returns the samples drawn and the last reliability.
+    """
+    if target is not None and not 0 < target < 1:
+        raise ValueError("reliability_target must be between 0 and 1 (or None for a fixed sample count)")
+    cap = initial if target is None else max(initial, cap)
+    planned, drawn, reliability = initial, 0, None
+    while True:
+        draw(drawn, planned)
+        drawn = planned
+        maps = half_maps()
+        if maps is not None:
+            reliability = split_half_reliability(*maps)
+        if target is None or reliability is None or reliability >= target or drawn >= cap:
+            return drawn, reliability
+        wanted = math.ceil(_ROUND_MARGIN * samples_for_reliability(drawn, reliability, target))
+        planned = min(cap, max(wanted, drawn + 2))
+
+
+def first_half_count(count: int, first_half: int, second_half: int) -> int:
+    """How many of a round's ``count`` samples join the first half (the smaller half gets an odd one out).
+
+    A round's first samples go to one half and the rest to the other: which half a sample joins never depends
+    on its value, and each half stays contiguous in the round."""
+    return (count + (first_half <= second_half)) // 2

@@ -110,6 +110,10 @@ def test_gradcam_peaks_inside_the_square_that_fires():
     assert attribution[0:5, 10:16].max() == 0
 
 
+FEW_SAMPLES = {"rise": {"masks": 16, "reliability_target": None}}
+"""Options that keep the sampling methods quick on tiny models."""
+
+
 @pytest.mark.parametrize("method", list(explainers.METHODS))
 def test_every_method_gives_the_same_map_on_all_three_model_shapes(method, rng):
     inputs = rng.uniform(0, 1, size=(12, 12, 3)).astype(np.float32)
@@ -119,6 +123,7 @@ def test_every_method_gives_the_same_map_on_all_three_model_shapes(method, rng):
         options = {"integrated_gradients": {"steps": 8}, "occlusion": {"patch": 4, "stride": 4}}.get(method, {})
         if method in ("smoothgrad", "smoothgrad_squared", "vargrad"):
             options = {"samples": 4}
+        options |= FEW_SAMPLES.get(method, {})
         explanation = explainers.explain(model, inputs, method, target=1, layer=layer, **options)
         assert explanation.attribution.shape == (12, 12)
         assert explanation.attribution.dtype == np.float32
@@ -214,7 +219,7 @@ def test_bad_requests_raise_clear_errors(rng):
 
 def test_methods_metadata_is_complete():
     assert set(explainers.DEFAULT_METHODS) <= set(explainers.METHODS)
-    assert len(explainers.METHODS) == 15
+    assert len(explainers.METHODS) == 16
     for name, info in explainers.METHODS.items():
         assert info.name == name and info.label and info.description and info.paper and info.misleads_when
         assert info.default_passes >= 1

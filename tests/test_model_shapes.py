@@ -8,6 +8,7 @@ import pytest
 
 import explainers
 from explainers._graph import graph_for
+from tests.test_explainers import FEW_SAMPLES
 
 
 def classifier(input_shape, units: int, activation: str | None, *, separate_activation: bool) -> keras.Model:
@@ -63,6 +64,7 @@ def test_any_input_size_and_channel_count(input_shape, rng):
     for method in explainers.METHODS:
         options = {"samples": 3} if method in ("smoothgrad", "smoothgrad_squared", "vargrad") else {}
         options |= {"patch": 8, "stride": 8} if method == "occlusion" else {}
+        options |= FEW_SAMPLES.get(method, {})
         attribution = explainers.explain(model, inputs, method, **options).attribution
         assert attribution.shape == input_shape[:2], method
         assert np.isfinite(attribution).all(), method

@@ -207,3 +207,51 @@ def test_a_method_with_options_still_shares_the_pass(rng):
     }
     assert explanations["scorecam"].options["shared_pass_with"] == ["gradcam"]
     assert explanations["scorecam"].options["channels"] == 2
+
+
+def square_score_model(size: int = 16, square: tuple[slice, slice] = (slice(2, 6), slice(9, 13))) -> keras.Model:
+    """One raw score: the sum of the pixels inside a square (a linear model that sees nothing else)."""
+    weights = np.zeros((size, size, 1), np.float32)
+    weights[square] = 1.0
+    model = keras.Sequential([keras.Input((size, size, 1)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    model.layers[-1].set_weights([weights.reshape(-1, 1), np.zeros(1, np.float32)])
+    return model
+
+
+def test_rise_masks_are_smooth_shifted_grids_that_keep_about_keep_of_the_image(rng):
+    from explainers.rise import MaskDraws
+
+    draws = MaskDraws(rng, 400, (37, 29), grid=4, keep=0.3)
+    masks = draws.masks(0, 400)
+    assert masks.shape == (400, 37, 29) and masks.min() >= 0 and masks.max() <= 1
+    assert masks.mean() == pytest.approx(0.3, abs=0.03)
+    assert 0.2 < np.mean((masks > 0.01) & (masks < 0.99)) < 0.9  # bilinear: soft edges, not a binary grid
+    np.testing.assert_array_equal(draws.masks(10, 20), masks[10:20])  # built a batch at a time, the same masks
+
+
+def test_rise_finds_the_only_region_the_model_looks_at_and_is_reproducible_by_seed():
+    model, image = square_score_model(), np.ones((16, 16, 1), np.float32)
+    explanation = explainers.explain(
+        model, image, "rise", baseline=np.zeros_like(image), masks=600, seed=3, reliability_target=None, grid=4
+    )
+    attribution = explanation.attribution
+    inside = attribution[2:6, 9:13].mean()
+    outside = attribution[9:16, 0:6].mean()  # far from the square
+    assert inside > 1.3 * outside
+    assert explanation.passes == 601 and explanation.options["masks"] == 600
+    assert 0 < explanation.reliability <= 1
+    again = explainers.explain(
+        model, image, "rise", baseline=np.zeros_like(image), masks=600, seed=3, reliability_target=None, grid=4
+    )
+    np.testing.assert_array_equal(again.attribution, attribution)
+
+
+def test_rise_samples_until_reproducible_and_says_how_far_it_got(rng):
+    model = build_three_shapes()["functional"]
+    inputs = rng.uniform(size=(12, 12, 3))
+    sampled = explainers.explain(model, inputs, "rise", masks=32, max_masks=3000, reliability_target=0.9)
+    assert sampled.reliability >= 0.9 or sampled.options["masks"] == 3000
+    assert sampled.passes == sampled.options["masks"] + 1
+    assert sampled.passes <= explainers.estimated_passes(model, "rise", masks=32, max_masks=3000)
+    capped = explainers.explain(model, inputs, "rise", masks=8, max_masks=20, reliability_target=0.999)
+    assert capped.options["masks"] == 20 and capped.reliability < 0.999
