@@ -17,6 +17,7 @@ import imaging
 from ui.cache import content_key, session_cache
 from ui.map_view import Display, colour_bar_ui, overlay_png
 from ui.model_choice import ChosenModel, model_ui
+from ui.places import Place
 from ui.profile import phase, record
 from ui.trust import ShownMap, Subject, Thumbnails, trust_ui
 
@@ -275,18 +276,20 @@ def caption_for(explanation: explainers.Explanation, class_name: str, confidence
 
 @dataclass(frozen=True)
 class MapSlot:
-    picture: st.delta_generator.DeltaGenerator
-    trust: st.delta_generator.DeltaGenerator
+    picture: Place
+    trust: Place
     """Filled by the Trust section once it knows what has been measured about the map."""
 
 
-def map_slots(methods: list[str]) -> dict[str, MapSlot]:
-    """Two placeholders per method (the map, then its trust), in rows of equal-width columns."""
+def map_slots(methods: list[str], cleared: set[str]) -> dict[str, MapSlot]:
+    """Two places per method (the map, then its trust), in rows of equal-width columns; the ``cleared``
+    methods' places are emptied now, the others are redrawn in place."""
     slots = {}
     for start in range(0, len(methods), MAPS_PER_ROW):
         row = methods[start : start + MAPS_PER_ROW]
         for method, column in zip(row, st.columns(MAPS_PER_ROW), strict=False):
-            slots[method] = MapSlot(column.empty(), column.empty())
+            clear = method in cleared
+            slots[method] = MapSlot(Place(column, clear=clear), Place(column, clear=clear))
     return slots
 
 
@@ -303,7 +306,7 @@ def bar_title(method: str) -> str:
 
 
 def map_ui(
-    slot,
+    place: Place,
     picture: bytes,
     explanation: explainers.Explanation,
     image: np.ndarray,
@@ -313,7 +316,7 @@ def map_ui(
 ) -> None:
     info = explanation.info
     caption = caption_for(explanation, class_name, confidence)
-    with slot.container():
+    with place.area():
         st.markdown(f"**{info.label}** · {class_name}")
         st.image(picture, caption=info.description, width="stretch", output_format="PNG")  # sent as drawn
         colour_bar_ui(explanation.attribution, info.signed, display)
@@ -377,23 +380,20 @@ def maps_ui(
     unavailable = {m: reason for m in methods if (reason := explainers.unavailable_reason(model, m, layer))}
     explanations = {m: results.get(key_of(m)) for m in methods if m not in unavailable}
     missing = [m for m, explanation in explanations.items() if explanation is None]
-    # Drawn before the slots are emptied, so that cached maps are replaced within one frame, not blank for a few.
     pictures = {m: map_picture(key_of(m), e, image, display) for m, e in explanations.items() if e is not None}
-    slots = map_slots(methods)
+    slots = map_slots(methods, cleared={*missing, *unavailable})
     for method, reason in unavailable.items():
-        slots[method].picture.warning(reason, icon=":material/block:")
+        slots[method].picture.holder.warning(reason, icon=":material/block:")
     methods = list(explanations)
-    # When maps must be computed, the previous image's trust section leaves the page at once (an empty element now,
-    # a container only when it is drawn) rather than when the run ends: it would read as this image's, and the
-    # browser would re-render it with every map drawn. When every map is cached, it is redrawn in place.
-    below_maps = st.empty() if missing else st.container()
+    # When maps must be computed, the previous image's trust section leaves the page at once rather than when the
+    # run ends: it would read as this image's, and the browser would re-render it with every map drawn.
+    below_maps = Place(st, clear=bool(missing))
     bars = {}
     for method in methods:
         if method in missing:
-            # One element, not a container: a container sent right after emptying the slot would keep the previous
-            # map's caption and buttons under the bar (Streamlit keeps a replaced container's children).
+            # One element in the cleared place (see ui/places.py), replaced by the map when it is drawn.
             passes = explainers.estimated_passes(model, method, layer)
-            bars[method] = slots[method].picture.progress(
+            bars[method] = slots[method].picture.holder.progress(
                 0.0, text=f"{bar_title(method)} Waiting… (≈{passes} model passes)"
             )
         else:
@@ -434,7 +434,7 @@ def maps_ui(
             picture = map_picture(key, explanation, image, display)
             map_ui(slots[explanation.method].picture, picture, explanation, image, class_name, confidence, display)
             waited_since, cpu_since = time.time(), time.process_time()
-    with below_maps.container() if missing else below_maps:
+    with below_maps.area():
         st.download_button(
             "Download raw maps (.npz)",
             partial(_npz, explanations),

@@ -20,6 +20,7 @@ import explainers
 import metrics
 from ui.cache import session_cache
 from ui.map_view import Display, overlay_png
+from ui.places import Place
 
 _CURVE_COLOURS = {"deletion": "#d62728", "insertion": "#1f77b4"}
 
@@ -273,10 +274,10 @@ def randomization_text(result: metrics.RandomizationResult | None, info: explain
     )
 
 
-def map_trust_ui(slot, shown: ShownMap, measured: Measured) -> None:
+def map_trust_ui(place: Place, shown: ShownMap, measured: Measured) -> None:
     """The expander under one map: everything measured about it, in one place."""
     method = shown.explanation.method
-    with slot.container(), st.expander("How far to trust this map", icon=":material/verified:"):
+    with place.area(), st.expander("How far to trust this map", icon=":material/verified:"):
         st.markdown(reproducibility_text(shown.explanation))
         curves = measured.faithfulness.get(method)
         if curves is None:
@@ -333,8 +334,8 @@ def stage_gallery_ui(result: metrics.RandomizationResult, thumbnails: Thumbnails
         )
 
 
-def trust_ui(subject: Subject, maps: dict[str, ShownMap], slots: dict, thumbnails: Thumbnails) -> None:
-    """The Trust section under the maps, and each map's own trust expander (``slots[method]``)."""
+def trust_ui(subject: Subject, maps: dict[str, ShownMap], places: dict[str, Place], thumbnails: Thumbnails) -> None:
+    """The Trust section under the maps, and each map's own trust expander (in ``places[method]``)."""
     st.subheader("How far to trust each map", anchor="trust")
     st.caption(
         "Each check is measured on this image, this class and this model, when you ask; results stay for the session."
@@ -366,7 +367,7 @@ def trust_ui(subject: Subject, maps: dict[str, ShownMap], slots: dict, thumbnail
         st.rerun()
 
     for method, shown in maps.items():
-        map_trust_ui(slots[method], shown, measured)
+        map_trust_ui(places[method], shown, measured)
 
     if len(maps) > 1:
         # Drawn on every rerun (a display change too): the checked chart spec is kept, as Altair's schema check
