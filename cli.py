@@ -6,7 +6,8 @@
                   [--metrics] --out DIR
     python cli.py --list-models
 
-Writes one overlay PNG per method, ``maps.npz`` (one raw float32 map per method) and
+Writes one overlay PNG per method, ``maps.npz`` (one raw float32 map per method, and the superpixels of
+LIME and Kernel SHAP as ``<method>_segments``) and
 ``summary.json`` (model, image, top-5 predictions, and per map its method, target, layer,
 elapsed time, the completeness error of the methods that add up to the score (Integrated Gradients,
 DeepLIFT, LRP), for stochastic methods the split-half reliability, and the options each method used).
@@ -236,6 +237,8 @@ def run(args: argparse.Namespace) -> dict:
     for explanation in explanations:
         info, method = explanation.info, explanation.method
         maps[method] = explanation.attribution
+        if explanation.segments is not None:
+            maps[f"{method}_segments"] = explanation.segments
         label = names[explanation.target]
         (args.out / f"{method}.png").write_bytes(
             imaging.map_figure_png(

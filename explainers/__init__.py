@@ -32,7 +32,9 @@ from explainers.gradient_input import GradientInput
 from explainers.guided_backprop import GuidedBackprop
 from explainers.guided_gradcam import GuidedGradCAM
 from explainers.integrated_gradients import IntegratedGradients
+from explainers.kernel_shap import KernelShap
 from explainers.layercam import LayerCAM
+from explainers.lime import Lime
 from explainers.lrp import LRP
 from explainers.occlusion import Occlusion
 from explainers.rise import Rise
@@ -90,6 +92,8 @@ _IMPLEMENTATIONS: dict[str, Method] = {
         DeepLift(),
         LRP(),
         Rise(),
+        Lime(),
+        KernelShap(),
     )
 }
 

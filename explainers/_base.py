@@ -77,6 +77,8 @@ class Explanation:
     completeness_error: float | None = None
     completeness_relative: float | None = None
     reliability: float | None = None
+    segments: np.ndarray | None = None
+    """For methods on superpixels (LIME, Kernel SHAP): each pixel's segment, (H, W) int32."""
 
     @property
     def info(self) -> MethodInfo:

@@ -23,6 +23,7 @@ import numpy as np
 
 from explainers._base import Method, MethodInfo
 from explainers._reliability import DEFAULT_RELIABILITY_TARGET, first_half_count, sample_in_rounds
+from explainers._surrogate import class_evidence
 
 
 class MaskDraws:
@@ -113,7 +114,7 @@ class Rise(Method):
                 batch_masks = draws.masks(start, stop)
                 masked = baseline[None] + batch_masks[..., None] * difference
                 (batch,) = graph.batched(masked, request.target, memory_budget_bytes)
-                probabilities = _class_evidence(graph, batch["outputs"], request.target).astype(np.float64)
+                probabilities = class_evidence(graph, batch["outputs"], request.target).astype(np.float64)
                 cut = min(max(to_first - start, 0), stop - start)
                 for half, weights, part in (
                     (halves[0], probabilities[:cut], batch_masks[:cut]),
@@ -143,10 +144,3 @@ class Rise(Method):
                 "reliability_target": reliability_target,
             },
         }
-
-
-def _class_evidence(graph, outputs: np.ndarray, target: int) -> np.ndarray:
-    """The class probability (softmax of logits, or the sigmoid), or the raw output of a single-score model."""
-    if graph.output_kind == "score":
-        return outputs[:, target]
-    return graph.probabilities(outputs)[:, target]

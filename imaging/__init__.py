@@ -20,6 +20,7 @@ from imaging.render import (
     map_figure_png,
     map_overlay,
     normalise,
+    outlined,
     overlay_rgb,
     png_bytes,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "map_figure_png",
     "map_overlay",
     "normalise",
+    "outlined",
     "overlay_rgb",
     "percentile_window",
     "png_bytes",

@@ -97,6 +97,15 @@ def map_overlay(
     return overlay_rgb(image, normalised, signed, colormap, opacity)
 
 
+def outlined(rgb: np.ndarray, segments: np.ndarray, colour: tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:
+    """``rgb`` with the borders between ``segments`` (an (H, W) label image) drawn one pixel wide."""
+    from skimage.segmentation import find_boundaries
+
+    drawn = rgb.copy()
+    drawn[find_boundaries(segments, mode="inner")] = colour
+    return drawn
+
+
 def png_bytes(rgb: np.ndarray) -> bytes:
     """Encode uint8 RGB (H, W, 3) as PNG, at fast compression: pictures are redrawn on every display change."""
     ok, encoded = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 1])

@@ -160,7 +160,13 @@ def display_ui() -> Display:
         normalisation = st.radio(
             "Normalise", list(imaging.NORMALISATIONS), key="normalisation", format_func=imaging.NORMALISATIONS.get
         )
-    return Display(colormap, opacity, normalisation)
+        outlines = st.toggle(
+            "Superpixel outlines",
+            value=True,
+            key="outlines",
+            help="LIME and Kernel SHAP give each superpixel one value: the outlines show the segments they used.",
+        )
+    return Display(colormap, opacity, normalisation, outlines)
 
 
 @dataclass(frozen=True)
@@ -297,7 +303,10 @@ def map_picture(key: tuple, explanation: explainers.Explanation, image: np.ndarr
     """The map over the image as PNG bytes, kept per map and display setting."""
     with phase(f"render {explanation.method}"):
         return session_cache("pictures").get_or_compute(
-            (key, display), partial(overlay_png, image, explanation.attribution, explanation.info.signed, display)
+            (key, display),
+            partial(
+                overlay_png, image, explanation.attribution, explanation.info.signed, display, explanation.segments
+            ),
         )
 
 
@@ -455,7 +464,9 @@ def maps_ui(
 
 def _npz(explanations: dict[str, explainers.Explanation]) -> bytes:
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **{method: e.attribution for method, e in explanations.items()})
+    arrays = {method: e.attribution for method, e in explanations.items()}
+    arrays |= {f"{method}_segments": e.segments for method, e in explanations.items() if e.segments is not None}
+    np.savez_compressed(buffer, **arrays)
     return buffer.getvalue()
 
 

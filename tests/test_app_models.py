@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import FER_CLASSES, ROOT, saved_bytes, unusable_model_files
+from tests.conftest import FER_CLASSES, ROOT, build_three_shapes, saved_bytes, unusable_model_files
 from tests.test_app import assert_clean, map_images, run_light, target_box
 
 TIMEOUT = 300
@@ -208,3 +208,27 @@ def test_a_model_lrp_has_no_rule_for_gets_a_message_in_its_slot_and_the_other_ma
     assert "LRP has no rule for layer 'odd_norm' (LayerNormalization)" in warnings
     assert len(map_images(at)) == 2  # saliency and DeepLIFT
     assert "plain gradient at LayerNormalization" in " ".join(c.value for c in at.caption)
+
+
+def test_the_perturbation_methods_on_a_small_model_show_their_sampling_and_superpixels(app, tmp_path):
+    model = build_three_shapes((32, 32, 3))["functional"]
+    at = run_light(app)
+    at.multiselect(key="methods").set_value(["rise", "lime", "kernel_shap"]).run()
+    at = upload_model(at, "small.keras", saved_bytes(model, tmp_path / "small.keras"))
+    assert_clean(at)
+    assert len(map_images(at)) == 3
+    captions = " ".join(c.value for c in at.caption)
+    assert captions.count("(split-half)") == 3
+    results = at.session_state["_cache_results"]
+    assert {e.method for e in map(results.get, list(results._items)) if e.segments is not None} == {
+        "lime",
+        "kernel_shap",
+    }
+    pictures = at.session_state["_cache_pictures"]
+    with_outlines = {key[0][2]: pictures.get(key) for key in list(pictures._items)}  # key: (map key, display)
+    at.toggle(key="outlines").set_value(False).run()
+    assert_clean(at)
+    pictures = at.session_state["_cache_pictures"]
+    without = {key[0][2]: pictures.get(key) for key in list(pictures._items) if not key[1].outlines}
+    assert with_outlines["rise"] == without["rise"]  # no superpixels: the same picture
+    assert with_outlines["lime"] != without["lime"] and with_outlines["kernel_shap"] != without["kernel_shap"]

@@ -118,13 +118,13 @@ def test_a_bad_image_exits_non_zero_with_one_line_and_no_traceback(tmp_path):
 
 
 def test_bad_options_give_one_line(coffee_jpeg, tmp_path, capsys):
-    assert cli.main([str(coffee_jpeg), "--methods", "lime", "--out", str(tmp_path)]) == 1
+    assert cli.main([str(coffee_jpeg), "--methods", "deconvnet", "--out", str(tmp_path)]) == 1
     assert cli.main([str(tmp_path / "missing.png"), "--out", str(tmp_path)]) == 1
     assert cli.main([str(coffee_jpeg), "--target", "1000", "--out", str(tmp_path)]) == 1
     assert cli.main([str(coffee_jpeg), "--layer", "nope", "--out", str(tmp_path)]) == 1
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 4 and all(line.startswith("error: ") for line in lines)
-    assert "lime" in lines[0] and "missing.png" in lines[1] and "1000" in lines[2] and "nope" in lines[3]
+    assert "deconvnet" in lines[0] and "missing.png" in lines[1] and "1000" in lines[2] and "nope" in lines[3]
 
 
 def test_list_models(capsys, monkeypatch, tmp_path):

@@ -110,7 +110,11 @@ def test_gradcam_peaks_inside_the_square_that_fires():
     assert attribution[0:5, 10:16].max() == 0
 
 
-FEW_SAMPLES = {"rise": {"masks": 16, "reliability_target": None}}
+FEW_SAMPLES = {
+    "rise": {"masks": 16, "reliability_target": None},
+    "lime": {"samples": 16, "reliability_target": None},
+    "kernel_shap": {"samples": 16, "max_samples": 16, "reliability_target": None},
+}
 """Options that keep the sampling methods quick on tiny models."""
 
 
@@ -202,7 +206,7 @@ def test_bad_requests_raise_clear_errors(rng):
     model = SHAPES["functional"]
     good = rng.uniform(size=(12, 12, 3))
     with pytest.raises(ValueError, match="unknown method"):
-        explainers.explain(model, good, "lime")
+        explainers.explain(model, good, "deconvnet")
     with pytest.raises(ValueError, match="does not take option"):
         explainers.explain(model, good, "integrated_gradients", samples=3)
     with pytest.raises(ValueError, match="shape"):
@@ -219,7 +223,7 @@ def test_bad_requests_raise_clear_errors(rng):
 
 def test_methods_metadata_is_complete():
     assert set(explainers.DEFAULT_METHODS) <= set(explainers.METHODS)
-    assert len(explainers.METHODS) == 16
+    assert len(explainers.METHODS) == 18
     for name, info in explainers.METHODS.items():
         assert info.name == name and info.label and info.description and info.paper and info.misleads_when
         assert info.default_passes >= 1

@@ -172,7 +172,7 @@ def test_explain_many_yields_cheap_methods_first(rng):
 def test_explain_many_checks_everything_before_any_work(rng):
     model = build_three_shapes()["functional"]
     with pytest.raises(ValueError, match="unknown method"):
-        explainers.explain_many(model, rng.uniform(size=(12, 12, 3)), ["saliency", "lime"])
+        explainers.explain_many(model, rng.uniform(size=(12, 12, 3)), ["saliency", "deconvnet"])
     with pytest.raises(ValueError, match="does not take"):
         explainers.explain_many(model, rng.uniform(size=(12, 12, 3)), ["saliency"], options={"saliency": {"steps": 3}})
 

@@ -22,19 +22,24 @@ class Display:
     colormap: str = imaging.COLORMAPS[0]
     opacity: float = 0.5
     normalisation: str = "percentile"
+    outlines: bool = True
+    """Draw the superpixels of the methods that work on them (LIME, Kernel SHAP)."""
 
 
-def overlay_png(image: np.ndarray, attribution: np.ndarray, signed: bool, display: Display) -> bytes:
-    return imaging.png_bytes(
-        imaging.map_overlay(
-            image,
-            attribution,
-            signed=signed,
-            colormap=display.colormap,
-            opacity=display.opacity,
-            normalisation=display.normalisation,
-        )
+def overlay_png(
+    image: np.ndarray, attribution: np.ndarray, signed: bool, display: Display, segments: np.ndarray | None = None
+) -> bytes:
+    rgb = imaging.map_overlay(
+        image,
+        attribution,
+        signed=signed,
+        colormap=display.colormap,
+        opacity=display.opacity,
+        normalisation=display.normalisation,
     )
+    if display.outlines and segments is not None:
+        rgb = imaging.outlined(rgb, segments)
+    return imaging.png_bytes(rgb)
 
 
 def _number(value: float) -> str:
