@@ -2,9 +2,12 @@
 
 As in zennit, a rule is a small object and a composite says which rule each kind of layer gets. The rules are
 written as forward tricks rather than custom gradients: a layer returns ``stop_gradient(y) + m * (z -
-stop_gradient(z))`` (DeepLIFT) or ``z_rho * stop_gradient(z / z_rho)`` (LRP), so the forward values are the
-model's own and the ordinary input gradient of the score is the method's multiplier or relevance. Hooks are
-the trace-time hooks of :mod:`explainers._graph`; the same code serves Sequential, functional and nested models.
+stop_gradient(z))`` (DeepLIFT) or ``stop_gradient(z) + (z_rho - stop_gradient(z_rho)) * stop_gradient(z /
+z_rho)`` (LRP), so the forward values are the model's own and the ordinary input gradient of the score is the
+method's multiplier, or (times the input) its relevance. No custom gradient means no trouble with layers that
+read variables (PReLU). Hooks are those of :mod:`explainers._hooks`, installed only while
+:meth:`explainers._graph.ModelGraph.rule_pass` traces; the same code serves Sequential, functional and nested
+models.
 """
 
 from __future__ import annotations
