@@ -46,11 +46,22 @@ def test_keras_application_loads_preprocesses_like_keras_and_explains(name, rng)
     inputs = source.preprocess(pixels)
     assert explainers.output_kind(model) == "softmax"
     layer = models.default_cam_layer(model)
-    maps = {
-        e.method: e.attribution for e in explainers.explain_many(model, inputs, ["saliency", "gradcam"], layer=layer)
-    }
-    for attribution in maps.values():
-        assert attribution.shape == source.input_size and np.isfinite(attribution).all()
+    methods = ["saliency", "gradcam", "deeplift"]
+    lrp_refusal = explainers.unavailable_reason(model, "lrp")
+    if name == "convnext_tiny":  # layer norm and layer scale: no LRP rule, said in a sentence
+        assert "LayerNormalization" in lrp_refusal
+    else:
+        assert lrp_refusal is None
+        methods.append("lrp")
+    explanations = {e.method: e for e in explainers.explain_many(model, inputs, methods, layer=layer)}
+    for explanation in explanations.values():
+        assert explanation.attribution.shape == source.input_size and np.isfinite(explanation.attribution).all()
+    deeplift = explanations["deeplift"]
+    if name == "convnext_tiny":  # layer norm is not elementwise: DeepLIFT says where it used the gradient instead
+        assert "LayerNormalization" in deeplift.options["gradient_at"]
+    else:  # random weights can make the score change vanish: then there is nothing to add up to
+        change = deeplift.completeness_error / deeplift.completeness_relative if deeplift.completeness_relative else 0
+        assert deeplift.completeness_relative is None or change < 1e-6 or deeplift.completeness_relative < 0.01
 
 
 def test_missing_weights_make_a_source_unavailable_with_the_fix(monkeypatch, tmp_path):
