@@ -240,7 +240,8 @@ def reproducibility_text(explanation: explainers.Explanation) -> str:
         )
     text = "**Deterministic**: the same map every run."
     if explanation.completeness_relative is not None:
-        text += f" Its sum misses the score change by {explanation.completeness_relative:.1%} (completeness error)."
+        total = "score change from the baseline" if explanation.info.uses_baseline else "score"
+        text += f" Its sum misses the {total} by {explanation.completeness_relative:.1%} (completeness error)."
     return text
 
 
