@@ -136,6 +136,29 @@ class Method:
         return {p.name: p.default for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY}
 
 
+class SampledMethod(Method):
+    """A method estimated from random samples, drawn in rounds until its map is reproducible (see
+    :func:`explainers._reliability.sample_in_rounds`): its ``options`` record the samples drawn under
+    ``count_option``, the count it started from under ``initial_<count_option>``, and the cap."""
+
+    count_option: ClassVar[str] = "samples"
+    cap_option: ClassVar[str] = "max_samples"
+    fixed_passes: ClassVar[int] = 0
+    """Model passes besides the samples (the unperturbed image, everything hidden)."""
+
+    def estimated_passes(self, input_shape: tuple[int, ...], layer_channels: int | None, **options) -> int:
+        settings = self.defaults() | options
+        count = int(settings[self.count_option])
+        if settings["reliability_target"] is not None:
+            count = max(count, int(settings[self.cap_option]))
+        return count + self.fixed_passes
+
+    def replay_options(self, used: dict, passes: int) -> dict:
+        samples = passes - self.fixed_passes
+        initial = min(used[f"initial_{self.count_option}"], samples)
+        return super().replay_options(used, passes) | {self.count_option: initial, self.cap_option: samples}
+
+
 class SinglePassMethod(Method):
     """A method built on one forward(+backward) pass; methods asked together share that pass.
 

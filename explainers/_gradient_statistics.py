@@ -19,7 +19,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from explainers._base import Method, max_abs_over_channels
+from explainers._base import SampledMethod, max_abs_over_channels
 from explainers._reliability import DEFAULT_RELIABILITY_TARGET, first_half_count, sample_in_rounds
 
 DEFAULT_MAX_SAMPLES = 400
@@ -63,7 +63,7 @@ class _Sums:
         )
 
 
-class GradientStatistics(Method):
+class GradientStatistics(SampledMethod):
     """Gaussian noise with standard deviation ``noise_level * (max(x) - min(x))`` on noisy copies."""
 
     statistic_defaults: ClassVar[dict] = {}
@@ -75,16 +75,6 @@ class GradientStatistics(Method):
 
     def defaults(self) -> dict:
         return super().defaults() | self.statistic_defaults
-
-    def replay_options(self, used, passes):
-        replay = super().replay_options(used, passes) | {"samples": min(used["initial_samples"], passes)}
-        return replay | {"max_samples": passes}
-
-    def estimated_passes(self, input_shape, layer_channels, **options):
-        settings = self.defaults() | options
-        if settings["reliability_target"] is None:
-            return int(settings["samples"])
-        return int(max(settings["samples"], settings["max_samples"]))
 
     def attribute(
         self,

@@ -27,6 +27,31 @@ from explainers._hooks import activation_name, hook, swapped_activation
 from models.layers import iter_layers
 
 # What each layer type does to a signal, as far as the rules care.
+_CARRY_SHAPE = (
+    keras.layers.ZeroPadding1D,
+    keras.layers.ZeroPadding2D,
+    keras.layers.ZeroPadding3D,
+    keras.layers.Cropping1D,
+    keras.layers.Cropping2D,
+    keras.layers.Cropping3D,
+    keras.layers.Reshape,
+    keras.layers.Flatten,
+    keras.layers.Permute,
+    keras.layers.UpSampling1D,
+    keras.layers.UpSampling2D,
+    keras.layers.UpSampling3D,
+)
+"""Layers that move pixels: the flat rule's all-ones image goes through them too."""
+_IDENTITY_AT_INFERENCE = (
+    keras.layers.Dropout,
+    keras.layers.SpatialDropout1D,
+    keras.layers.SpatialDropout2D,
+    keras.layers.SpatialDropout3D,
+    keras.layers.GaussianDropout,
+    keras.layers.GaussianNoise,
+    keras.layers.AlphaDropout,
+    keras.layers.Identity,
+)
 _LINEAR = (
     keras.layers.Conv1D,
     keras.layers.Conv2D,
@@ -51,29 +76,11 @@ _LINEAR = (
     keras.layers.GlobalAveragePooling1D,
     keras.layers.GlobalAveragePooling2D,
     keras.layers.GlobalAveragePooling3D,
-    keras.layers.Flatten,
-    keras.layers.Reshape,
-    keras.layers.Permute,
-    keras.layers.ZeroPadding1D,
-    keras.layers.ZeroPadding2D,
-    keras.layers.ZeroPadding3D,
-    keras.layers.Cropping1D,
-    keras.layers.Cropping2D,
-    keras.layers.Cropping3D,
-    keras.layers.UpSampling1D,
-    keras.layers.UpSampling2D,
-    keras.layers.UpSampling3D,
-    keras.layers.Dropout,
-    keras.layers.SpatialDropout1D,
-    keras.layers.SpatialDropout2D,
-    keras.layers.SpatialDropout3D,
-    keras.layers.GaussianDropout,
-    keras.layers.GaussianNoise,
-    keras.layers.AlphaDropout,
     keras.layers.Rescaling,
     keras.layers.Normalization,
-    keras.layers.Identity,
     keras.layers.InputLayer,
+    *_CARRY_SHAPE,
+    *_IDENTITY_AT_INFERENCE,
 )
 """Linear (or affine) at inference: gradients through them are already what both methods need."""
 _ELEMENTWISE = (keras.layers.ReLU, keras.layers.LeakyReLU, keras.layers.ELU, keras.layers.PReLU)
@@ -305,32 +312,7 @@ COMPOSITES = {
 
 _KERNEL_LAYERS = (BaseConv, BaseDepthwiseConv, keras.layers.Dense)
 """Linear layers whose map the rules recompute with changed weights."""
-_CARRY_SHAPE = (
-    keras.layers.ZeroPadding1D,
-    keras.layers.ZeroPadding2D,
-    keras.layers.ZeroPadding3D,
-    keras.layers.Cropping1D,
-    keras.layers.Cropping2D,
-    keras.layers.Cropping3D,
-    keras.layers.Reshape,
-    keras.layers.Flatten,
-    keras.layers.Permute,
-    keras.layers.UpSampling1D,
-    keras.layers.UpSampling2D,
-    keras.layers.UpSampling3D,
-)
-"""Layers that move pixels: the flat rule's all-ones image goes through them too."""
 _ELEMENTWISE_AFFINE = (keras.layers.Rescaling, keras.layers.Normalization, keras.layers.BatchNormalization)
-_IDENTITY_AT_INFERENCE = (
-    keras.layers.Dropout,
-    keras.layers.SpatialDropout1D,
-    keras.layers.SpatialDropout2D,
-    keras.layers.SpatialDropout3D,
-    keras.layers.GaussianDropout,
-    keras.layers.GaussianNoise,
-    keras.layers.AlphaDropout,
-    keras.layers.Identity,
-)
 
 
 def _stabilized(values: tf.Tensor, epsilon: float) -> tf.Tensor:

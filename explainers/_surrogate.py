@@ -17,6 +17,9 @@ import numpy as np
 from scipy import ndimage
 from skimage import segmentation
 
+from explainers._base import SampledMethod
+from explainers._reliability import DEFAULT_RELIABILITY_TARGET, first_half_count
+
 SEGMENTATIONS = ("slic", "quickshift")
 FILLS = ("baseline", "blur")
 
@@ -79,6 +82,11 @@ class Coalitions:
                 on_batch(start + len(chunk))
         return values
 
+    def report(self, done: int, total: int) -> None:
+        """Progress of the request, in samples."""
+        if self.request.progress is not None:
+            self.request.progress(done, total)
+
     def pixel_map(self, weights: np.ndarray) -> np.ndarray:
         """Each pixel gets its segment's weight."""
         return np.asarray(weights, np.float32)[self.labels]
@@ -89,3 +97,79 @@ def class_evidence(graph, outputs: np.ndarray, target: int) -> np.ndarray:
     if graph.output_kind == "score":
         return outputs[:, target].astype(np.float64)
     return graph.probabilities(outputs)[:, target].astype(np.float64)
+
+
+class SampleHalves:
+    """Coalitions and their values, dealt into two halves as they are drawn (see ``first_half_count``)."""
+
+    def __init__(self, pairs: bool = False) -> None:
+        self.parts: tuple[list, list] = ([], [])
+        self.pairs = pairs
+        """Keep a coalition and the next one (its complement) in the same half."""
+
+    def count(self, half: int) -> int:
+        return sum(len(values) for _, values in self.parts[half])
+
+    def deal(self, coalitions: np.ndarray, values: np.ndarray) -> None:
+        cut = first_half_count(len(values), self.count(0), self.count(1))
+        cut = min(cut + cut % 2, len(values)) if self.pairs else cut
+        for half, part in ((0, slice(None, cut)), (1, slice(cut, None))):
+            if len(values[part]):
+                self.parts[half].append((coalitions[part], values[part]))
+
+    def samples(self, *halves: int) -> tuple[np.ndarray, np.ndarray]:
+        """The coalitions and values of these halves (both by default), concatenated."""
+        chosen = [pair for half in (halves or (0, 1)) for pair in self.parts[half]]
+        return np.concatenate([c for c, _ in chosen]), np.concatenate([v for _, v in chosen])
+
+
+class SuperpixelMethod(SampledMethod):
+    """LIME and Kernel SHAP: the same options and set-up; each weighs the segments its own way in
+    :meth:`segment_weights`."""
+
+    fixed_passes = 1  # the unperturbed image
+
+    def segment_weights(
+        self, runner: Coalitions, whole: float, rng: np.random.Generator, sampling: dict
+    ) -> tuple[np.ndarray, dict]:
+        """One weight per segment, and the explanation's fields (``passes``, ``reliability``, ``options``...).
+
+        ``whole`` is the class evidence of the unperturbed image; ``sampling`` holds ``samples``,
+        ``max_samples`` and ``reliability_target``."""
+        raise NotImplementedError
+
+    def attribute(
+        self,
+        request,
+        *,
+        samples=256,
+        segments=50,
+        segmentation="slic",
+        fill="baseline",
+        seed=0,
+        reliability_target=DEFAULT_RELIABILITY_TARGET,
+        max_samples=1000,
+        memory_budget_bytes=None,
+    ):
+        if samples < 4:
+            raise ValueError(f"{self.info.label} needs at least 4 samples")
+        labels = superpixels(request.inputs, segmentation, segments)
+        runner = Coalitions(request, labels, filled(request.inputs, request.baseline, fill), memory_budget_bytes)
+        unperturbed = request.graph.single_pass(request.inputs, request.target)
+        whole = float(class_evidence(request.graph, unperturbed["outputs"], request.target)[0])
+        sampling = {"samples": samples, "max_samples": max_samples, "reliability_target": reliability_target}
+        weights, found = self.segment_weights(runner, whole, np.random.default_rng(seed), sampling)
+        options = {
+            "initial_samples": samples,
+            "max_samples": max_samples,
+            "reliability_target": reliability_target,
+            "segments": runner.count,
+            "segmentation": segmentation,
+            "fill": fill,
+            "seed": seed,
+        }
+        return runner.pixel_map(weights), found | {
+            "score": float(unperturbed["scores"][0]),
+            "segments": labels,
+            "options": options | found.get("options", {}),
+        }

@@ -20,9 +20,9 @@ import math
 
 import numpy as np
 
-from explainers._base import Method, MethodInfo
-from explainers._reliability import DEFAULT_RELIABILITY_TARGET, first_half_count, sample_in_rounds
-from explainers._surrogate import Coalitions, class_evidence, filled, superpixels
+from explainers._base import MethodInfo
+from explainers._reliability import sample_in_rounds
+from explainers._surrogate import SampleHalves, SuperpixelMethod
 
 
 def shapley_kernel(sizes: np.ndarray, players: int) -> np.ndarray:
@@ -62,17 +62,7 @@ def sampled_coalitions(rng: np.random.Generator, count: int, players: int) -> np
     return coalitions[:count]
 
 
-class _Half:
-    def __init__(self) -> None:
-        self.coalitions: list[np.ndarray] = []
-        self.values: list[np.ndarray] = []
-
-    @property
-    def count(self) -> int:
-        return sum(len(v) for v in self.values)
-
-
-class KernelShap(Method):
+class KernelShap(SuperpixelMethod):
     info = MethodInfo(
         name="kernel_shap",
         family="perturbation",
@@ -88,107 +78,49 @@ class KernelShap(Method):
         uses_baseline=True,
         stochastic=True,
     )
+    fixed_passes = 2  # the unperturbed image, everything hidden
 
-    def estimated_passes(self, input_shape, layer_channels, **options):
-        settings = self.defaults() | options
-        samples = settings["samples"] if settings["reliability_target"] is None else settings["max_samples"]
-        return int(max(settings["samples"], samples)) + 2
-
-    def replay_options(self, used, passes):
-        samples = passes - 2
-        replay = super().replay_options(used, passes)
-        return replay | {"samples": min(used["initial_samples"], samples), "max_samples": samples}
-
-    def attribute(
-        self,
-        request,
-        *,
-        samples=256,
-        segments=50,
-        segmentation="slic",
-        fill="baseline",
-        seed=0,
-        reliability_target=DEFAULT_RELIABILITY_TARGET,
-        max_samples=1000,
-        memory_budget_bytes=None,
-    ):
-        if samples < 4:
-            raise ValueError("Kernel SHAP needs at least 4 samples")
-        graph = request.graph
-        labels = superpixels(request.inputs, segmentation, segments)
-        runner = Coalitions(request, labels, filled(request.inputs, request.baseline, fill), memory_budget_bytes)
+    def segment_weights(self, runner, whole, rng, sampling):
         players = runner.count
-        unperturbed = graph.single_pass(request.inputs, request.target)
-        full = float(class_evidence(graph, unperturbed["outputs"], request.target)[0])
         empty = float(runner.evaluate(np.zeros((1, players)))[0])
-        options = {
-            "segments": players,
-            "segmentation": segmentation,
-            "fill": fill,
-            "seed": seed,
-            "initial_samples": samples,
-            "max_samples": max_samples,
-            "reliability_target": reliability_target,
-        }
-        extra = {"score": float(unperturbed["scores"][0]), "segments": labels}
-
         if players < 2:
-            values = np.array([full - empty])
-            return runner.pixel_map(values), extra | {"passes": 2, "options": options | {"samples": 0}}
-        if 2**players - 2 <= max(samples, max_samples if reliability_target is not None else samples):
+            return np.array([whole - empty]), {"passes": 2, "options": {"samples": 0, "exact": True}}
+        budget = sampling["max_samples"] if sampling["reliability_target"] is not None else sampling["samples"]
+        if 2**players - 2 <= max(sampling["samples"], budget):
             coalitions = every_coalition(players)
             weights = shapley_kernel(coalitions.sum(axis=1), players)
-            values = constrained_fit(coalitions, runner.evaluate(coalitions), weights, empty, full)
-            return runner.pixel_map(values), extra | self._checked(values, full, empty) | {
-                "passes": len(coalitions) + 2,
-                "reliability": 1.0,
-                "options": options | {"samples": len(coalitions), "exact": True},
+            values = constrained_fit(coalitions, runner.evaluate(coalitions), weights, empty, whole)
+            found = {"passes": len(coalitions) + 2, "reliability": 1.0}
+            return values, found | _efficiency(values, whole, empty) | {
+                "options": {"samples": len(coalitions), "exact": True}
             }
 
         # A coalition and its complement add one equation together: each half needs a couple of samples per
         # player before its fit is determined.
-        samples = max(samples, 4 * players)
-        rng = np.random.default_rng(seed)
-        halves = (_Half(), _Half())
+        samples = max(sampling["samples"], 4 * players)
+        halves = SampleHalves(pairs=True)
 
         def draw(drawn: int, planned: int) -> None:
             coalitions = sampled_coalitions(rng, planned - drawn, players)
+            halves.deal(coalitions, runner.evaluate(coalitions, lambda done: runner.report(drawn + done, planned)))
 
-            def report(done: int) -> None:
-                if request.progress is not None:
-                    request.progress(drawn + done, planned)
-
-            values = runner.evaluate(coalitions, report)
-            cut = first_half_count(len(values), halves[0].count, halves[1].count)
-            cut += cut % 2  # a coalition and its complement stay in the same half
-            for half, part in ((halves[0], slice(None, cut)), (halves[1], slice(cut, None))):
-                if len(values[part]):
-                    half.coalitions.append(coalitions[part])
-                    half.values.append(values[part])
-
-        def shapley_values(*parts: _Half) -> np.ndarray:
-            coalitions = np.concatenate([c for h in parts for c in h.coalitions])
-            values = np.concatenate([v for h in parts for v in h.values])
-            return constrained_fit(coalitions, values, np.ones(len(values)), empty, full)
+        def shapley_values(*half: int) -> np.ndarray:
+            coalitions, values = halves.samples(*half)
+            return constrained_fit(coalitions, values, np.ones(len(values)), empty, whole)
 
         def half_maps():
-            if halves[1].count < 2:
-                return None
-            return tuple(runner.pixel_map(shapley_values(half)) for half in halves)
+            return None if halves.count(1) < 2 else tuple(runner.pixel_map(shapley_values(h)) for h in (0, 1))
 
-        drawn, reliability = sample_in_rounds(samples, max(max_samples, samples), reliability_target, draw, half_maps)
-        values = shapley_values(*halves)
-        return runner.pixel_map(values), extra | self._checked(values, full, empty) | {
-            "passes": drawn + 2,
-            "reliability": reliability,
-            "options": options | {"samples": drawn, "exact": False},
+        drawn, reliability = sample_in_rounds(
+            samples, max(sampling["max_samples"], samples), sampling["reliability_target"], draw, half_maps
+        )
+        values = shapley_values()
+        return values, {"passes": drawn + 2, "reliability": reliability} | _efficiency(values, whole, empty) | {
+            "options": {"samples": drawn, "exact": False}
         }
 
-    @staticmethod
-    def _checked(values: np.ndarray, full: float, empty: float) -> dict:
-        """Efficiency, measured: how far the values' sum is from f(image) - f(everything hidden)."""
-        error = abs(float(values.sum()) - (full - empty))
-        return {
-            "completeness_error": error,
-            "completeness_relative": error / abs(full - empty) if full != empty else None,
-        }
+
+def _efficiency(values: np.ndarray, full: float, empty: float) -> dict:
+    """Efficiency, measured: how far the values' sum is from f(image) - f(everything hidden)."""
+    error = abs(float(values.sum()) - (full - empty))
+    return {"completeness_error": error, "completeness_relative": error / abs(full - empty) if full != empty else None}

@@ -18,9 +18,9 @@ from __future__ import annotations
 import numpy as np
 from sklearn.linear_model import Ridge
 
-from explainers._base import Method, MethodInfo
-from explainers._reliability import DEFAULT_RELIABILITY_TARGET, first_half_count, sample_in_rounds
-from explainers._surrogate import Coalitions, class_evidence, filled, superpixels
+from explainers._base import MethodInfo
+from explainers._reliability import sample_in_rounds
+from explainers._surrogate import SampleHalves, SuperpixelMethod
 
 KERNEL_WIDTH = 0.25
 
@@ -40,22 +40,7 @@ def fit(coalitions: np.ndarray, values: np.ndarray) -> np.ndarray:
     return model.coef_
 
 
-class _Half:
-    def __init__(self) -> None:
-        self.coalitions: list[np.ndarray] = []
-        self.values: list[np.ndarray] = []
-
-    @property
-    def count(self) -> int:
-        return sum(len(v) for v in self.values)
-
-    def add(self, coalitions: np.ndarray, values: np.ndarray) -> None:
-        if len(values):
-            self.coalitions.append(coalitions)
-            self.values.append(values)
-
-
-class Lime(Method):
+class Lime(SuperpixelMethod):
     info = MethodInfo(
         name="lime",
         family="perturbation",
@@ -71,75 +56,22 @@ class Lime(Method):
         stochastic=True,
     )
 
-    def estimated_passes(self, input_shape, layer_channels, **options):
-        settings = self.defaults() | options
-        samples = settings["samples"] if settings["reliability_target"] is None else settings["max_samples"]
-        return int(max(settings["samples"], samples)) + 1
-
-    def replay_options(self, used, passes):
-        samples = passes - 1
-        replay = super().replay_options(used, passes)
-        return replay | {"samples": min(used["initial_samples"], samples), "max_samples": samples}
-
-    def attribute(
-        self,
-        request,
-        *,
-        samples=256,
-        segments=50,
-        segmentation="slic",
-        fill="baseline",
-        seed=0,
-        reliability_target=DEFAULT_RELIABILITY_TARGET,
-        max_samples=1000,
-        memory_budget_bytes=None,
-    ):
-        if samples < 4:
-            raise ValueError("LIME needs at least 4 samples")
-        labels = superpixels(request.inputs, segmentation, segments)
-        runner = Coalitions(request, labels, filled(request.inputs, request.baseline, fill), memory_budget_bytes)
-        rng = np.random.default_rng(seed)
-        whole = np.ones((1, runner.count), np.float64)
-        unperturbed = request.graph.single_pass(request.inputs, request.target)
-        whole_value = class_evidence(request.graph, unperturbed["outputs"], request.target)
-        halves = (_Half(), _Half())
+    def segment_weights(self, runner, whole, rng, sampling):
+        halves = SampleHalves()
+        unperturbed = (np.ones((1, runner.count)), np.array([whole]))  # always one of the samples, as in the package
 
         def draw(drawn: int, planned: int) -> None:
             coalitions = rng.integers(0, 2, size=(planned - drawn, runner.count)).astype(np.float64)
+            halves.deal(coalitions, runner.evaluate(coalitions, lambda done: runner.report(drawn + done, planned)))
 
-            def report(done: int) -> None:
-                if request.progress is not None:
-                    request.progress(drawn + done, planned)
-
-            values = runner.evaluate(coalitions, report)
-            cut = first_half_count(len(values), halves[0].count, halves[1].count)
-            halves[0].add(coalitions[:cut], values[:cut])
-            halves[1].add(coalitions[cut:], values[cut:])
-
-        def coefficients(*parts: _Half) -> np.ndarray:
-            coalitions = np.concatenate([whole, *(c for h in parts for c in h.coalitions)])
-            values = np.concatenate([whole_value, *(v for h in parts for v in h.values)])
-            return fit(coalitions, values)
+        def coefficients(*half: int) -> np.ndarray:
+            coalitions, values = halves.samples(*half)
+            return fit(np.concatenate([unperturbed[0], coalitions]), np.concatenate([unperturbed[1], values]))
 
         def half_maps():
-            if halves[1].count < 2:
-                return None
-            return tuple(runner.pixel_map(coefficients(half)) for half in halves)
+            return None if halves.count(1) < 2 else tuple(runner.pixel_map(coefficients(h)) for h in (0, 1))
 
-        drawn, reliability = sample_in_rounds(samples, max_samples, reliability_target, draw, half_maps)
-        return runner.pixel_map(coefficients(*halves)), {
-            "score": float(unperturbed["scores"][0]),
-            "passes": drawn + 1,
-            "reliability": reliability,
-            "segments": labels,
-            "options": {
-                "samples": drawn,
-                "initial_samples": samples,
-                "max_samples": max_samples,
-                "segments": runner.count,
-                "segmentation": segmentation,
-                "fill": fill,
-                "seed": seed,
-                "reliability_target": reliability_target,
-            },
-        }
+        drawn, reliability = sample_in_rounds(
+            sampling["samples"], sampling["max_samples"], sampling["reliability_target"], draw, half_maps
+        )
+        return coefficients(), {"passes": drawn + 1, "reliability": reliability, "options": {"samples": drawn}}

@@ -21,7 +21,7 @@ import math
 import cv2
 import numpy as np
 
-from explainers._base import Method, MethodInfo
+from explainers._base import MethodInfo, SampledMethod
 from explainers._reliability import DEFAULT_RELIABILITY_TARGET, first_half_count, sample_in_rounds
 from explainers._surrogate import class_evidence
 
@@ -59,7 +59,7 @@ class _Half:
         return sum(h.weighted for h in everything) / (keep * sum(h.count for h in everything))
 
 
-class Rise(Method):
+class Rise(SampledMethod):
     info = MethodInfo(
         name="rise",
         family="perturbation",
@@ -74,16 +74,7 @@ class Rise(Method):
         uses_baseline=True,
         stochastic=True,
     )
-
-    def estimated_passes(self, input_shape, layer_channels, **options):
-        settings = self.defaults() | options
-        if settings["reliability_target"] is None:
-            return int(settings["masks"]) + 1
-        return int(max(settings["masks"], settings["max_masks"])) + 1  # and one pass for the score
-
-    def replay_options(self, used, passes):
-        masks = passes - 1
-        return super().replay_options(used, passes) | {"masks": min(used["initial_masks"], masks), "max_masks": masks}
+    count_option, cap_option, fixed_passes = "masks", "max_masks", 1  # and one pass for the score
 
     def attribute(
         self,

@@ -53,7 +53,11 @@ def test_keras_application_loads_preprocesses_like_keras_and_explains(name, rng)
     else:
         assert lrp_refusal is None
         methods.append("lrp")
-    explanations = {e.method: e for e in explainers.explain_many(model, inputs, methods, layer=layer)}
+    if name in ("mobilenet_v2", "efficientnet_b0"):  # forward passes only, as every model has: two suffice
+        methods += ["rise", "lime", "kernel_shap"]
+    few = {"reliability_target": None}
+    options = {"rise": few | {"masks": 4}, "lime": few | {"samples": 4}, "kernel_shap": few | {"samples": 4, "segments": 4}}
+    explanations = {e.method: e for e in explainers.explain_many(model, inputs, methods, layer=layer, options=options)}
     for explanation in explanations.values():
         assert explanation.attribution.shape == source.input_size and np.isfinite(explanation.attribution).all()
     deeplift = explanations["deeplift"]

@@ -45,32 +45,19 @@ def mixed_model(rng: np.random.Generator) -> keras.Model:
 
 def relu_net(*, bias: bool) -> keras.Model:
     """A small ReLU network: every convolution is rectified, as in VGG."""
-    init = keras.initializers.GlorotUniform(seed=3)
-    bias_init = keras.initializers.RandomNormal(stddev=0.3, seed=4)
+    init = {
+        "use_bias": bias,
+        "kernel_initializer": keras.initializers.GlorotUniform(seed=3),
+        "bias_initializer": keras.initializers.RandomNormal(stddev=0.3, seed=4),
+    }
     return keras.Sequential(
         [
             keras.Input((12, 12, 3)),
-            keras.layers.Conv2D(
-                6,
-                3,
-                padding="same",
-                activation="relu",
-                use_bias=bias,
-                kernel_initializer=init,
-                bias_initializer=bias_init,
-            ),
+            keras.layers.Conv2D(6, 3, padding="same", activation="relu", **init),
             keras.layers.MaxPooling2D(),
-            keras.layers.Conv2D(
-                6,
-                3,
-                padding="same",
-                activation="relu",
-                use_bias=bias,
-                kernel_initializer=init,
-                bias_initializer=bias_init,
-            ),
+            keras.layers.Conv2D(6, 3, padding="same", activation="relu", **init),
             keras.layers.GlobalAveragePooling2D(),
-            keras.layers.Dense(3, use_bias=bias, kernel_initializer=init, bias_initializer=bias_init),
+            keras.layers.Dense(3, **init),
         ]
     )
 
