@@ -55,8 +55,8 @@ def test_keras_application_loads_preprocesses_like_keras_and_explains(name, rng)
         methods.append("lrp")
     if name in ("mobilenet_v2", "efficientnet_b0"):  # forward passes only, as every model has: two suffice
         methods += ["rise", "lime", "kernel_shap"]
-    few = {"reliability_target": None}
-    options = {"rise": few | {"masks": 4}, "lime": few | {"samples": 4}, "kernel_shap": few | {"samples": 4, "segments": 4}}
+    few = {"reliability_target": None, "samples": 4}
+    options = {"rise": {"reliability_target": None, "masks": 4}, "lime": few, "kernel_shap": few | {"segments": 4}}
     explanations = {e.method: e for e in explainers.explain_many(model, inputs, methods, layer=layer, options=options)}
     for explanation in explanations.values():
         assert explanation.attribution.shape == source.input_size and np.isfinite(explanation.attribution).all()
