@@ -333,6 +333,50 @@ class ModelGraph:
         results = function(tf.constant(np.asarray(inputs, np.float32)), tf.constant(target))
         return {name: value.numpy() for name, value in results.items()}
 
+    def every_layer(self, inputs: np.ndarray, target: int, layers: tuple[str, ...]) -> tuple[float, dict[str, tuple]]:
+        """For one input (H, W, C): the score, and each of ``layers``' output and the score's gradient with respect
+        to it, in one forward and backward pass (compiled once per model and layer list). The gradient is None for a
+        layer the score does not depend on (a final softmax: scores are taken before it); a layer that returns
+        something other than one tensor, or that the model never calls, is left out."""
+
+        def build():
+            @tf.function(input_signature=self._signature(), autograph=False)
+            def run(batch, target):
+                captures = {path: _Capture() for path in layers}
+                with contextlib.ExitStack() as stack:
+                    stack.enter_context(_TRACE_LOCK)
+                    for path, capture in captures.items():
+                        stack.enter_context(hook(find_layer(self.model, path), _record_output(capture)))
+                    logits = stack.enter_context(self._logits_hook())
+                    tape = stack.enter_context(tf.GradientTape())
+                    tape.watch(batch)  # so that every op is recorded even when the weights are frozen
+                    outputs = self.model(batch, training=False)
+                    scores = self._score(outputs, logits, target)
+                recorded = {
+                    path: capture.tensors[-1]
+                    for path, capture in captures.items()
+                    if capture.tensors and isinstance(capture.tensors[-1], tf.Tensor)
+                }
+                gradients = tape.gradient(scores, list(recorded.values()))
+                results = {"scores": scores}
+                for (path, tensor), gradient in zip(recorded.items(), gradients, strict=True):
+                    results[f"activation:{path}"] = tensor
+                    if gradient is not None:
+                        results[f"gradient:{path}"] = gradient
+                return results
+
+            return run
+
+        function = self._compiled(("every_layer", layers), build)
+        results = function(tf.constant(np.asarray(inputs, np.float32)[None]), tf.constant(target))
+        recorded = {}
+        for name, value in results.items():
+            kind, _, path = name.partition(":")
+            if kind == "activation":
+                gradient = results.get(f"gradient:{path}")
+                recorded[path] = (value.numpy()[0], None if gradient is None else gradient.numpy()[0])
+        return float(results["scores"].numpy()[0]), {path: recorded[path] for path in layers if path in recorded}
+
     def is_compiled(self, *, forward: bool = False, **needs) -> bool:
         """Whether :meth:`predict` (``forward``) or :meth:`function` with these needs has been traced already."""
         with self._lock:

@@ -16,6 +16,7 @@ from imaging.render import (
     COLORMAPS,
     NORMALISATIONS,
     ColourBar,
+    channel_tiles,
     colour_bar,
     map_figure_png,
     map_overlay,
@@ -23,6 +24,7 @@ from imaging.render import (
     outlined,
     overlay_rgb,
     png_bytes,
+    resized_tile,
 )
 from imaging.samples import SAMPLES, Sample, load_sample, samples_for
 
@@ -41,6 +43,7 @@ __all__ = [
     "Sample",
     "Window",
     "apply_window",
+    "channel_tiles",
     "check_image_size",
     "colour_bar",
     "full_range",
@@ -54,5 +57,6 @@ __all__ = [
     "percentile_window",
     "png_bytes",
     "resize_for_model",
+    "resized_tile",
     "samples_for",
 ]

@@ -106,6 +106,34 @@ def outlined(rgb: np.ndarray, segments: np.ndarray, colour: tuple[int, int, int]
     return drawn
 
 
+def resized_tile(values: np.ndarray, size: int) -> np.ndarray:
+    """An (h, w[, 3]) array scaled so its longer side is ``size`` pixels: blocks of one value when enlarged (a
+    channel's cells stay visible as cells), area averages when reduced."""
+    height, width = values.shape[:2]
+    scale = size / max(height, width)
+    shape = (max(1, round(width * scale)), max(1, round(height * scale)))
+    method = cv2.INTER_NEAREST if scale >= 1 else cv2.INTER_AREA
+    return cv2.resize(np.ascontiguousarray(values, np.float32), shape, interpolation=method)
+
+
+def channel_tiles(maps: np.ndarray, colormap: str = COLORMAPS[0], joint: bool = False, size: int = 96) -> list:
+    """Each (h, w) map of ``maps`` (N, h, w) as a uint8 RGB tile ``size`` pixels across.
+
+    Maps with no negative value go on ``colormap`` from 0 to the maximum; maps with negative values (a layer
+    before its activation) on the diverging colormap centred at 0. Each tile is scaled to its own largest
+    magnitude, or, ``joint``, all to the largest of them, so that tiles compare."""
+    signed = bool((maps < 0).any())
+    magnitudes = np.abs(maps).reshape(len(maps), -1).max(axis=1) if len(maps) else np.zeros(0)
+    scales = np.full_like(magnitudes, magnitudes.max(initial=0.0)) if joint else magnitudes
+    tiles = []
+    for values, scale in zip(maps, scales, strict=True):
+        normalised = np.clip(values / scale, -1.0, 1.0) if scale > 0 else np.zeros_like(values)
+        unit = (normalised + 1.0) / 2.0 if signed else normalised
+        levels = np.clip(np.floor(resized_tile(unit, size) * _LEVELS), 0, _LEVELS - 1).astype(np.intp)
+        tiles.append(colour_table(signed, colormap)[levels].astype(np.uint8))
+    return tiles
+
+
 def png_bytes(rgb: np.ndarray) -> bytes:
     """Encode uint8 RGB (H, W, 3) as PNG, at fast compression: pictures are redrawn on every display change."""
     ok, encoded = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 1])

@@ -7,109 +7,23 @@ import time
 from dataclasses import dataclass
 from functools import partial
 
-import altair as alt
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 import explainers
 import imaging
 from ui.cache import content_key, session_cache
+from ui.image_choice import image_ui, intensity_ui
+from ui.kept import first_value, keep_across_pages
 from ui.map_view import Display, colour_bar_ui, overlay_png
 from ui.model_choice import ChosenModel, model_ui
 from ui.places import Place
+from ui.prediction import Prediction, case_for, prediction_ui
 from ui.profile import phase, record
 from ui.trust import ShownMap, Subject, Thumbnails, trust_ui
 
 MAPS_PER_ROW = 4
 PROGRESS_INTERVAL_S = 0.25
-_LAST_GOOD_IMAGE = "last_good_image"
-
-
-@dataclass(frozen=True)
-class PickedImage:
-    loaded: imaging.LoadedImage
-    title: str
-
-
-def image_ui(sample_kind: str) -> PickedImage | None:
-    """A bundled sample that suits the model, or an upload. Until a good upload arrives, the last good image
-    (and so its maps) stays on screen."""
-    choice = st.sidebar.radio("Image", ["Sample", "Upload"], horizontal=True, key="image_source")
-    # Always one element, empty or not, so that everything under it keeps its place on the page from run to run:
-    # the browser then replaces the previous image's maps as the new ones come, rather than keeping both.
-    notice = st.empty()
-    if choice == "Sample":
-        kind = sample_kind
-        names = imaging.samples_for(kind)
-        name = st.sidebar.selectbox(
-            "Sample image", names, format_func=lambda n: imaging.SAMPLES[n].label, key=f"sample_{kind}"
-        )
-        st.sidebar.caption(f"Source: {imaging.SAMPLES[name].credit}")
-        picked = PickedImage(imaging.load_sample(name), imaging.SAMPLES[name].label)
-    else:
-        limit_mb = imaging.MAX_IMAGE_BYTES >> 20
-        upload = st.sidebar.file_uploader(
-            "Your image", type=list(imaging.IMAGE_EXTENSIONS), key="upload", max_upload_size=limit_mb
-        )
-        if upload is None:
-            with notice.container():
-                st.info(
-                    f"Upload a {imaging.FORMATS_TEXT} image (up to {limit_mb} MB) in the sidebar, or pick a sample."
-                )
-                return _previous_image()
-        try:
-            with phase("decode"):
-                loaded = imaging.load_image(upload.getvalue())
-        except imaging.ImageError as error:
-            with notice.container():
-                st.error(f"**{upload.name}** cannot be used. {error}", icon=":material/broken_image:")
-                return _previous_image()
-        for note in loaded.notes:
-            st.sidebar.caption(f"Note: {note}.")
-        picked = PickedImage(loaded, upload.name)
-    st.session_state[_LAST_GOOD_IMAGE] = picked
-    return picked
-
-
-def _previous_image() -> PickedImage | None:
-    previous: PickedImage | None = st.session_state.get(_LAST_GOOD_IMAGE)
-    if previous is not None:
-        st.caption(f"Still showing the previous image, {previous.title}.")
-    return previous
-
-
-INTENSITY_MODES = {
-    "full": "As stored (8-bit) or full range (deeper)",
-    "percentile": "Percentile clip",
-    "window": "Window / level",
-}
-
-
-def intensity_ui(loaded: imaging.LoadedImage) -> imaging.Window:
-    """How stored values become 0..255: offered for grayscale and deeper-than-8-bit images.
-
-    Widget keys carry the image's id, so a new image starts from its own range.
-    """
-    if not loaded.grayscale and loaded.bit_depth == 8:
-        return loaded.default_window
-    image_id = content_key(loaded.values)[:12]
-    full = imaging.full_range(loaded.values)
-    with st.sidebar.expander("Intensity window", expanded=loaded.bit_depth > 8):
-        st.caption(f"{loaded.bit_depth}-bit values {full.low:g}..{full.high:g}; the window maps to 0..255.")
-        mode = st.radio("Map", list(INTENSITY_MODES), format_func=INTENSITY_MODES.get, key=f"intensity_{image_id}")
-        if mode == "full":
-            return loaded.default_window
-        if mode == "percentile":
-            low, high = st.slider(
-                "Keep percentiles", 0.0, 100.0, imaging.DEFAULT_PERCENTILES, 0.5, key=f"percentiles_{image_id}"
-            )
-            low = min(low, 99.5)
-            return imaging.percentile_window(loaded.values, (low, max(high, low + 0.5)))
-        step = max(full.width / 1000, 1.0 if loaded.bit_depth <= 16 else 1e-6)
-        level = st.number_input("Level (centre)", value=full.level, step=step, key=f"level_{image_id}")
-        width = st.number_input("Width", min_value=step, value=full.width, step=step, key=f"width_{image_id}")
-        return imaging.Window.from_level(level, width)
 
 
 def method_option(method: str) -> str:
@@ -123,9 +37,9 @@ def methods_ui() -> list[str]:
     return st.sidebar.multiselect(
         "Methods",
         explainers.methods_by_family(),
-        default=list(explainers.DEFAULT_METHODS),
         format_func=method_option,
         key="methods",
+        **first_value("methods", default=list(explainers.DEFAULT_METHODS)),
         help="Grouped by how they work: gradients of the score; reference methods that compare with a black "
         "image; class activation maps of a conv layer; relevance handed down the layers; perturbations that "
         "only run the model forward. A pass is one run of the model (forward and, for most, backward).",
@@ -137,9 +51,9 @@ def seed_ui() -> int:
         st.sidebar.number_input(
             "Random seed",
             min_value=0,
-            value=0,
             step=1,
             key="seed",
+            **first_value("seed", value=0),
             help="Changes the noise of the sampling methods (SmoothGrad, SmoothGrad-squared, VarGrad) and the random "
             "draws of the trust checks. A map that changes a lot with the seed is mostly sampling noise.",
         )
@@ -156,106 +70,17 @@ def display_ui() -> Display:
             key="colormap",
             help="Perceptually uniform. Signed maps always use blue-white-red centred at zero.",
         )
-        opacity = st.slider("Map opacity", 0.0, 1.0, 0.5, 0.05, key="opacity")
+        opacity = st.slider("Map opacity", 0.0, 1.0, step=0.05, key="opacity", **first_value("opacity", value=0.5))
         normalisation = st.radio(
             "Normalise", list(imaging.NORMALISATIONS), key="normalisation", format_func=imaging.NORMALISATIONS.get
         )
         outlines = st.toggle(
             "Superpixel outlines",
-            value=True,
             key="outlines",
+            **first_value("outlines", value=True),
             help="LIME and Kernel SHAP give each superpixel one value: the outlines show the segments they used.",
         )
     return Display(colormap, opacity, normalisation, outlines)
-
-
-@dataclass(frozen=True)
-class Prediction:
-    kind: str
-    """A key of ``explainers.OUTPUT_KINDS``: the chart and the target picker adapt to it."""
-    outputs: np.ndarray
-    probabilities: np.ndarray | None
-    """None when the single output is a score, not a probability."""
-    names: tuple[str, ...]
-
-    def confidence(self, index: int) -> str:
-        if self.probabilities is None:
-            return f"score {self.outputs[index]:.3g}"
-        return f"{self.probabilities[index]:.1%}"
-
-    def ranked(self) -> list[int]:
-        values = self.outputs if self.probabilities is None else self.probabilities
-        return [int(i) for i in np.argsort(values)[::-1]]
-
-
-CHART_TITLES = {
-    "softmax": "Top-5 predictions",
-    "logits": "Top-5 predictions (softmax of the model's logits)",
-    "multilabel": "Top-5 labels (each probability on its own; they need not sum to 100%)",
-    "binary": "Binary prediction (one sigmoid output)",
-    "score": "Model output (a score, not a probability)",
-}
-
-
-def predictions_chart(prediction: Prediction) -> alt.Chart:
-    if prediction.kind == "binary":
-        positive = float(prediction.probabilities[0])
-        name = prediction.names[0]
-        rows, values = [name, f"not {name}"], [positive, 1.0 - positive]
-    elif prediction.kind == "score":
-        rows, values = [prediction.names[0]], [float(prediction.outputs[0])]
-    else:
-        top = prediction.ranked()[:5]
-        rows, values = [prediction.names[i] for i in top], [float(prediction.probabilities[i]) for i in top]
-    frame = pd.DataFrame({"class": rows, "value": values})
-    if prediction.probabilities is None:
-        x = alt.X("value:Q", title="output")
-        text_format = ".3g"
-    else:
-        x = alt.X("value:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%", title="probability"))
-        text_format = ".1%"
-    bars = (
-        alt.Chart(frame)
-        .mark_bar(color="#4c78a8")
-        .encode(
-            x=x,
-            y=alt.Y("class:N", sort="-x", title=None, axis=alt.Axis(labelLimit=220, labelOverlap=False)),
-            tooltip=["class", alt.Tooltip("value:Q", format=text_format)],
-        )
-    )
-    labels = bars.mark_text(align="left", dx=3).encode(text=alt.Text("value:Q", format=text_format))
-    return (bars + labels).properties(height=200, title=CHART_TITLES[prediction.kind])
-
-
-def target_ui(prediction: Prediction) -> int:
-    """The class to explain: the top five first, then every other class by name (type to search)."""
-    names = prediction.names
-    if len(names) == 1:
-        st.caption(f"One output: the maps explain {names[0]}; signed maps show evidence against it in blue.")
-    top = prediction.ranked()[:5]
-    rest = sorted((i for i in range(len(names)) if i not in top), key=lambda i: names[i].lower())
-    # Keyed by what the labels say: a keyed selectbox whose value survives a rerun keeps showing its old
-    # label, which would show a stale probability or class name after a new image or a names upload.
-    return st.selectbox(
-        "Explain class",
-        top + rest,
-        key=f"target_{content_key(prediction.outputs, np.array(names))[:12]}",
-        format_func=lambda i: f"{names[i]} · {prediction.confidence(i)}",
-    )
-
-
-def prediction_ui(picked: PickedImage, image: np.ndarray, prediction: Prediction) -> int:
-    left, right = st.columns([1, 2])
-    # PNG: lossless, where Streamlit would re-encode an RGB picture as JPEG.
-    left.image(
-        imaging.png_bytes(np.clip(np.rint(image), 0, 255).astype(np.uint8)),
-        caption=f"{picked.title}, as the model sees it",
-        width="stretch",
-        output_format="PNG",
-    )
-    with right:
-        st.altair_chart(predictions_chart(prediction), width="stretch")
-        return target_ui(prediction)
 
 
 def caption_for(explanation: explainers.Explanation, class_name: str, confidence: str) -> str:
@@ -471,6 +296,7 @@ def _npz(explanations: dict[str, explainers.Explanation]) -> bytes:
 
 
 def main() -> None:
+    keep_across_pages()
     st.title("Compare attribution methods")
     st.caption("Why did the model predict this class? Each map answers in its own way; read them together.")
     chosen = model_ui()
@@ -484,28 +310,12 @@ def main() -> None:
         return
     if picked is None:
         return
-    source = chosen.source
-    with phase("window, resize, preprocess"):
-        image = imaging.resize_for_model(imaging.apply_window(picked.loaded.values, window), source.input_size)
-        inputs = source.preprocess(image)
-    with phase("predict"):
-        outputs = explainers.predict(chosen.model, inputs[None])[0]
-    if not np.isfinite(outputs).all():
-        st.error(
-            "The model's outputs for this image are NaN or infinite, so there is nothing to explain. "
-            "Check the preprocessing (a wrong scale can overflow) or the model file.",
-            icon=":material/error:",
-        )
+    case = case_for(chosen, picked, window)
+    if case is None:
         return
-    prediction = Prediction(
-        explainers.output_kind(chosen.model),
-        outputs,
-        explainers.probabilities(chosen.model, outputs),
-        source.class_names(),
-    )
     with phase("prediction chart"):
-        target = prediction_ui(picked, image, prediction)
-    maps_ui(chosen, inputs, image, target, methods, prediction, seed)
+        target = prediction_ui(picked, case.image, case.prediction)
+    maps_ui(chosen, case.inputs, case.image, target, methods, case.prediction, seed)
 
 
 main()

@@ -7,6 +7,7 @@ import streamlit as st
 
 import explainers
 import models
+from ui.kept import keep_across_pages
 from ui.model_choice import ChosenModel, model_ui
 
 
@@ -83,6 +84,7 @@ def layers_ui(chosen: ChosenModel, layers: list[models.LayerInfo]) -> None:
 
 
 def main() -> None:
+    keep_across_pages()
     st.title("Model")
     chosen = model_ui()
     if chosen is None:

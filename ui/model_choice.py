@@ -1,9 +1,8 @@
 """The sidebar's model section, drawn by every page: pick or upload a model, its preprocessing,
 class names and CAM layer.
 
-Streamlit forgets a widget's value when a page that does not draw it runs, so each page draws
-this section, its choices are re-saved before drawing (see :func:`_keep_across_pages`), and an
-uploaded model and its class names are kept in the session rather than in the file uploaders.
+Each page draws this section; its choices outlive a page change (``ui.kept``), and an uploaded model and its
+class names are kept in the session rather than in the file uploaders.
 """
 
 from __future__ import annotations
@@ -17,12 +16,11 @@ import streamlit as st
 import explainers
 import models
 from ui.cache import load_model
+from ui.kept import first_value
 
 UPLOAD = "upload"
 _UPLOADED = "_uploaded_model"
 _CLASS_NAMES = "_class_names_by_model"
-_KEPT_KEYS = ("model",)
-_KEPT_PREFIXES = ("layer_", "preprocessing_")
 
 
 _DEVICE_HELP = (
@@ -39,18 +37,6 @@ class ChosenModel:
     """The layer the CAM methods use, or None when the model has no spatial layer."""
     preset_guess: models.PresetGuess | None = None
     """For an uploaded model: the preprocessing the app guessed, and why."""
-
-
-def _keep_across_pages() -> None:
-    """Re-save the section's widget values, which Streamlit would otherwise drop on a page change."""
-    for key in list(st.session_state):
-        if key in _KEPT_KEYS or key.startswith(_KEPT_PREFIXES):
-            st.session_state[key] = st.session_state[key]
-
-
-def _initial_index(key: str, index: int) -> dict:
-    """``index`` for a widget's first appearance only: a value re-saved by :func:`_keep_across_pages` wins."""
-    return {} if key in st.session_state else {"index": index}
 
 
 def _model_label(name: str) -> str:
@@ -74,14 +60,14 @@ def _uploaded_file(data: bytes, filename: str) -> models.ModelFile:
 
 def preprocessing_ui(digest: str, guess: models.PresetGuess) -> str:
     """The preset for this model: the guess until the user picks another, remembered per model file (the
-    widget is keyed by the file's digest and its value kept by :func:`_keep_across_pages`)."""
+    widget is keyed by the file's digest and its value kept across pages, ``ui.kept``)."""
     presets, key = list(models.PRESETS), f"preprocessing_{digest[:12]}"
     preset = st.sidebar.selectbox(
         "Preprocessing",
         presets,
         format_func=lambda name: models.PRESETS[name].label + (" (guess)" if name == guess.preset else ""),
         key=key,
-        **_initial_index(key, presets.index(guess.preset)),
+        **first_value(key, index=presets.index(guess.preset)),
         help="How pixels were scaled when the model was trained. A wrong choice gives confident nonsense.",
     )
     st.sidebar.caption(f"Guessed {models.PRESETS[guess.preset].label}: {guess.reason}.")
@@ -161,7 +147,7 @@ def layer_ui(model: keras.Model, model_name: str) -> str | None:
         paths,
         format_func=describe,
         key=key,
-        **_initial_index(key, paths.index(recommended)),
+        **first_value(key, index=paths.index(recommended)),
         help="★ marks the last layer with a spatial map: the most semantic, at the coarsest resolution. "
         "Earlier layers give finer but less class-specific maps. Type to search.",
     )
@@ -183,7 +169,6 @@ def download_ui(source: models.ModelSource) -> None:
 
 def model_ui() -> ChosenModel | None:
     """The sidebar's model section; None until a usable model is chosen (the sidebar says why)."""
-    _keep_across_pages()
     names = [*models.MODELS, UPLOAD]
     name = st.sidebar.selectbox("Model", names, format_func=_model_label, key="model")
     st.sidebar.caption(f"Computing on {explainers.compute_device()}", help=_DEVICE_HELP)

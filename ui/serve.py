@@ -22,7 +22,13 @@ def main(argv: list[str]) -> None:
     from ui import preload
 
     preload.start(models.DEFAULT_MODEL)
+    from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli
+
+    # Streamlit runs a ``pages/`` folder as an old-style multipage app until the first run of app.py calls
+    # st.navigation: a fresh server's first visitor at a page's address (/layers, a bookmark) got that page
+    # alone, without app.py's set-up. app.py always calls st.navigation, so the folder is never the navigation.
+    PagesManager.uses_pages_directory = False
 
     cli.main(["run", str(APP), *argv], prog_name="streamlit")
 

@@ -1,0 +1,322 @@
+"""Layers page: what one layer computes for this image, and how the class score's gradient flows back."""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import imaging
+import introspection
+from introspection.activations import RANKINGS
+from ui.cache import content_key, session_cache
+from ui.image_choice import image_ui, intensity_ui
+from ui.kept import first_value, keep_across_pages
+from ui.model_choice import ChosenModel, model_ui
+from ui.prediction import Case, case_for, prediction_ui
+from ui.profile import phase
+
+TILES_PER_PAGE = 48
+TILE_PX = 88
+TOP_UNITS = 30
+
+
+def layer_ui(chosen: ChosenModel, layers: list) -> str:
+    """Any layer with one output, grouped by block; the CAM layer (or the last one) first chosen."""
+    paths = [info.path for info in layers]
+    by_path = {info.path: info for info in layers}
+    key = f"inside_layer_{chosen.source.name}"
+    start = paths.index(chosen.layer) if chosen.layer in by_path else len(paths) - 1
+    return st.selectbox(
+        "Layer",
+        paths,
+        format_func=lambda path: (
+            f"{by_path[path].block} › {by_path[path].name} · {by_path[path].class_name} · {by_path[path].shape_text}"
+        ),
+        key=key,
+        **first_value(key, index=start),
+        help="Every layer of the model, nested models opened up, in the order the image goes through them. "
+        "Type to search.",
+    )
+
+
+def recording_for(case: Case, target: int, layer: str) -> introspection.LayerRecording:
+    """One forward and backward pass over every layer, kept per image, model, class and layer shown."""
+    key = (content_key(case.inputs), case.chosen.source.name, target, layer)
+    with phase("record layers"):
+        return session_cache("layers").get_or_compute(
+            key, lambda: introspection.record_layers(case.chosen.model, case.inputs, target, keep=(layer,))
+        )
+
+
+def channel_values_chart(values: np.ndarray) -> alt.Chart:
+    frame = pd.DataFrame({"activation": values.ravel().astype(np.float64)})
+    return (
+        alt.Chart(frame)
+        .mark_bar(color="#4c78a8")
+        .encode(
+            x=alt.X("activation:Q", bin=alt.Bin(maxbins=40), title="activation"),
+            y=alt.Y("count():Q", title="positions"),
+            tooltip=[alt.Tooltip("count():Q", title="positions")],
+        )
+        .properties(height=220, title="This channel's values over the image")
+    )
+
+
+def channel_detail_ui(case: Case, activity: introspection.LayerActivity, channel: int, rank: int, by: str) -> None:
+    left, middle, right = st.columns([1, 1, 1])
+    over = activity.channel_over_input(channel, case.image.shape[:2])
+    signed = bool((over < 0).any())
+    picture = imaging.map_overlay(case.image, over, signed=signed, opacity=0.6, normalisation="max")
+    left.image(
+        imaging.png_bytes(picture),
+        caption=f"Channel {channel} over the image (upsampled from {activity.layer.shape_text.rsplit('x', 1)[0]})",
+        width="stretch",
+        output_format="PNG",
+    )
+    middle.altair_chart(channel_values_chart(activity.channel(channel)), width="stretch")
+    with right:
+        st.metric(f"Rank by {by}", f"{rank + 1} of {activity.channel_count}")
+        if activity.contribution is not None:
+            st.metric("Contribution to the class", f"{activity.contribution[channel]:.3g}")
+            st.caption(
+                f"Mean gradient {activity.mean_gradient[channel]:.3g} × mean activation "
+                f"{activity.mean_activation[channel]:.3g}: this channel's share of Grad-CAM's map at this layer."
+            )
+        else:
+            st.metric("Mean activation", f"{activity.mean_activation[channel]:.3g}")
+            st.caption("The class score does not depend on this layer (it comes after the score).")
+
+
+def channel_picker_ui(activity: introspection.LayerActivity, ranked: np.ndarray) -> tuple[int, int]:
+    """A channel to look at, in rank order; returns (channel, rank)."""
+    values = activity.contribution if activity.contribution is not None else activity.mean_activation
+    position = {int(channel): rank for rank, channel in enumerate(ranked)}
+    channel = st.selectbox(
+        "Channel",
+        [int(channel) for channel in ranked],
+        format_func=lambda k: f"#{k} · rank {position[k] + 1} · {values[k]:.3g}",
+        key=f"inside_channel_{activity.layer.path}",
+    )
+    return channel, position[channel]
+
+
+def channel_grid_ui(activity: introspection.LayerActivity, ranked: np.ndarray, by: str) -> None:
+    count = activity.channel_count
+    pages = max(1, -(-count // TILES_PER_PAGE))
+    left, right = st.columns([1, 3])
+    page = int(
+        left.number_input(
+            f"Page (of {pages})", min_value=1, max_value=pages, step=1, key=f"inside_page_{activity.layer.path}"
+        )
+    )
+    joint = right.toggle(
+        "One scale for every tile",
+        key="inside_joint",
+        help="Off: each tile is scaled to its own largest value, so weak channels show their pattern. On: all "
+        "share the largest value on this page, so tiles compare.",
+    )
+    shown = ranked[(page - 1) * TILES_PER_PAGE : page * TILES_PER_PAGE]
+    values = activity.contribution if by == "contribution" and activity.contribution is not None else None
+    tiles = imaging.channel_tiles(np.stack([activity.channel(int(k)) for k in shown]), joint=joint, size=TILE_PX)
+    captions = [f"#{k}" + (f" · {values[k]:.2g}" if values is not None else "") for k in shown]
+    st.caption(
+        f"Channels {(page - 1) * TILES_PER_PAGE + 1}–{(page - 1) * TILES_PER_PAGE + len(shown)} of {count}, "
+        f"by {RANKINGS[by]}. "
+        + (
+            "Blue below zero, red above (this layer's output has negative values)."
+            if (activity.activations < 0).any()
+            else "Dark is zero, bright the largest value."
+        )
+    )
+    st.image(tiles, caption=captions, width=TILE_PX)
+
+
+def units_chart(activity: introspection.LayerActivity, ranked: np.ndarray, by: str) -> alt.Chart:
+    """A dense layer's strongest units: their value and, where the score depends on them, their contribution."""
+    top = ranked[:TOP_UNITS]
+    values = activity.contribution if by == "contribution" and activity.contribution is not None else None
+    frame = pd.DataFrame(
+        {
+            "unit": [f"#{k}" for k in top],
+            "value": (values if values is not None else activity.mean_activation)[top].astype(np.float64),
+            "activation": activity.mean_activation[top].astype(np.float64),
+        }
+    )
+    title = "contribution" if values is not None else "activation"
+    return (
+        alt.Chart(frame)
+        .mark_bar(color="#4c78a8")
+        .encode(
+            x=alt.X("value:Q", title=title),
+            y=alt.Y("unit:N", sort=None, title=None),
+            tooltip=[
+                "unit",
+                alt.Tooltip("value:Q", format=".3g", title=title),
+                alt.Tooltip("activation:Q", format=".3g"),
+            ],
+        )
+        .properties(height=max(200, 16 * len(frame)), title=f"The {len(frame)} strongest units by {RANKINGS[by]}")
+    )
+
+
+def channels_ui(case: Case, activity: introspection.LayerActivity) -> None:
+    by = st.radio(
+        "Order channels by",
+        list(RANKINGS),
+        format_func=RANKINGS.get,
+        horizontal=True,
+        key="inside_rank",
+        disabled=activity.contribution is None,
+    )
+    if activity.contribution is None:
+        by = "activation"
+    ranked = activity.ranked(by)
+    noun = "channels" if activity.is_spatial else "units"
+    st.markdown(
+        f"**{activity.layer.path}** ({activity.layer.class_name}, output {activity.layer.shape_text}): "
+        f"{activity.channel_count} {noun}, **{activity.dead_fraction:.0%} never active** for this image "
+        f"(no value above zero anywhere)."
+    )
+    if activity.is_spatial:
+        channel_grid_ui(activity, ranked, by)
+    else:
+        st.altair_chart(units_chart(activity, ranked, by), width="stretch")
+    channel, rank = channel_picker_ui(activity, ranked)
+    if activity.is_spatial:
+        channel_detail_ui(case, activity, channel, rank, by)
+    else:
+        st.metric(f"Unit {channel}: activation", f"{activity.mean_activation[channel]:.3g}")
+
+
+def flow_frame(flow: tuple[introspection.LayerFlow, ...]) -> pd.DataFrame:
+    rows = []
+    for position, row in enumerate(flow):
+        rows.append(
+            {
+                "position": position + 1,
+                "layer": row.layer.path,
+                "type": row.layer.class_name,
+                "output": row.layer.shape_text,
+                "block": row.layer.block,
+                "gradient norm": row.gradient_norm,
+                "activation RMS": row.activation_rms,
+                "never active": row.dead_fraction,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def flow_chart(frame: pd.DataFrame, measure: str, chosen: str, title: str) -> alt.LayerChart:
+    shown = frame[frame[measure].notna() & (frame[measure] > 0)]
+    x = alt.X(
+        "position:Q",
+        scale=alt.Scale(domain=[frame["position"].max() + 0.5, 0.5]),
+        title="layer, from the output (left) back to the input (right)",
+    )
+    tooltip = [
+        "layer",
+        "type",
+        "output",
+        "block",
+        alt.Tooltip(f"{measure}:Q", format=".3g"),
+        alt.Tooltip("never active:Q", format=".0%"),
+    ]
+    line = (
+        alt.Chart(shown)
+        .mark_line(point=alt.OverlayMarkDef(size=18), color="#4c78a8")
+        .encode(x=x, y=alt.Y(f"{measure}:Q", scale=alt.Scale(type="log"), title=f"{measure} (log)"), tooltip=tooltip)
+    )
+    marker = alt.Chart(frame[frame["layer"] == chosen]).mark_rule(color="#e45756", strokeDash=[4, 3]).encode(x=x)
+    return (line + marker).properties(height=230, title=title)
+
+
+def dead_units_chart(frame: pd.DataFrame, chosen: str) -> alt.LayerChart:
+    x = alt.X("position:Q", scale=alt.Scale(domain=[frame["position"].max() + 0.5, 0.5]), title=None)
+    bars = (
+        alt.Chart(frame)
+        .mark_bar(color="#72b7b2")
+        .encode(
+            x=x,
+            y=alt.Y("never active:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]), title="never active"),
+            tooltip=["layer", "type", "output", alt.Tooltip("never active:Q", format=".0%")],
+        )
+    )
+    marker = alt.Chart(frame[frame["layer"] == chosen]).mark_rule(color="#e45756", strokeDash=[4, 3]).encode(x=x)
+    return (bars + marker).properties(
+        height=120, title="Channels never above zero for this image (dead for it; most telling after a ReLU)"
+    )
+
+
+def flow_ui(recording: introspection.LayerRecording, chosen_layer: str) -> None:
+    frame = flow_frame(recording.flow)
+    st.altair_chart(
+        flow_chart(
+            frame,
+            "gradient norm",
+            chosen_layer,
+            "‖∂ score / ∂ activation‖: the class score's gradient at each layer, as backpropagation hands it down",
+        ),
+        width="stretch",
+    )
+    st.altair_chart(
+        flow_chart(frame, "activation RMS", chosen_layer, "Activation size per layer (root mean square per value)"),
+        width="stretch",
+    )
+    st.altair_chart(dead_units_chart(frame, chosen_layer), width="stretch")
+    past_score = int(frame["gradient norm"].isna().sum())
+    zero = int((frame["gradient norm"] == 0).sum())
+    notes = ["The red line marks the chosen layer; hover a point for its layer."]
+    if past_score:
+        notes.append(f"{past_score} layer(s) after the class score (a final softmax) have no gradient.")
+    if zero:
+        notes.append(f"{zero} layer(s) pass no gradient to the score for this image (all zero) and are not drawn.")
+    st.caption(" ".join(notes))
+    with st.expander("Every layer's numbers"):
+        st.dataframe(
+            frame,
+            hide_index=True,
+            column_config={
+                "gradient norm": st.column_config.NumberColumn(format="%.3g"),
+                "activation RMS": st.column_config.NumberColumn(format="%.3g"),
+                "never active": st.column_config.NumberColumn(format="percent"),
+            },
+        )
+
+
+def main() -> None:
+    keep_across_pages()
+    st.title("Inside the network")
+    st.caption(
+        "What one layer computes for this image, which of its channels the class depends on, and how the class "
+        "score's gradient flows back through the layers. Same model, image and class as the Compare page."
+    )
+    chosen = model_ui()
+    picked = image_ui(chosen.source.sample_kind if chosen else "photo")
+    window = intensity_ui(picked.loaded) if picked else None
+    if chosen is None:
+        st.info("Choose a model in the sidebar: the sidebar says what is missing.")
+        return
+    if picked is None:
+        return
+    case = case_for(chosen, picked, window)
+    if case is None:
+        return
+    target = prediction_ui(picked, case.image, case.prediction)
+    layers = introspection.inspectable_layers(chosen.model)
+    layer = layer_ui(chosen, layers)
+    recording = recording_for(case, target, layer)
+    explained = "its logit" if recording.score_kind == "logit" else "the model output"
+    st.caption(
+        f"{case.prediction.names[target]}: {explained} ({recording.score:.3g}) is differentiated with respect to "
+        "every layer's output in one forward and backward pass."
+    )
+    channels_tab, flow_tab = st.tabs(["Channels of this layer", "Gradient flow through all layers"])
+    with channels_tab:
+        channels_ui(case, recording.activity(layer))
+    with flow_tab:
+        flow_ui(recording, layer)
+
+
+main()

@@ -1,0 +1,147 @@
+"""The model's prediction for the chosen image, shared by the pages: the picture as the model sees it, the top-5
+chart and the class to explain (kept across pages by ``ui.kept``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import explainers
+import imaging
+from ui.cache import content_key, session_cache
+from ui.image_choice import PickedImage
+from ui.model_choice import ChosenModel
+from ui.profile import phase
+
+
+@dataclass(frozen=True)
+class Prediction:
+    kind: str
+    """A key of ``explainers.OUTPUT_KINDS``: the chart and the target picker adapt to it."""
+    outputs: np.ndarray
+    probabilities: np.ndarray | None
+    """None when the single output is a score, not a probability."""
+    names: tuple[str, ...]
+
+    def confidence(self, index: int) -> str:
+        if self.probabilities is None:
+            return f"score {self.outputs[index]:.3g}"
+        return f"{self.probabilities[index]:.1%}"
+
+    def ranked(self) -> list[int]:
+        values = self.outputs if self.probabilities is None else self.probabilities
+        return [int(i) for i in np.argsort(values)[::-1]]
+
+
+CHART_TITLES = {
+    "softmax": "Top-5 predictions",
+    "logits": "Top-5 predictions (softmax of the model's logits)",
+    "multilabel": "Top-5 labels (each probability on its own; they need not sum to 100%)",
+    "binary": "Binary prediction (one sigmoid output)",
+    "score": "Model output (a score, not a probability)",
+}
+
+
+def predictions_chart(prediction: Prediction) -> alt.Chart:
+    if prediction.kind == "binary":
+        positive = float(prediction.probabilities[0])
+        name = prediction.names[0]
+        rows, values = [name, f"not {name}"], [positive, 1.0 - positive]
+    elif prediction.kind == "score":
+        rows, values = [prediction.names[0]], [float(prediction.outputs[0])]
+    else:
+        top = prediction.ranked()[:5]
+        rows, values = [prediction.names[i] for i in top], [float(prediction.probabilities[i]) for i in top]
+    frame = pd.DataFrame({"class": rows, "value": values})
+    if prediction.probabilities is None:
+        x = alt.X("value:Q", title="output")
+        text_format = ".3g"
+    else:
+        x = alt.X("value:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%", title="probability"))
+        text_format = ".1%"
+    bars = (
+        alt.Chart(frame)
+        .mark_bar(color="#4c78a8")
+        .encode(
+            x=x,
+            y=alt.Y("class:N", sort="-x", title=None, axis=alt.Axis(labelLimit=220, labelOverlap=False)),
+            tooltip=["class", alt.Tooltip("value:Q", format=text_format)],
+        )
+    )
+    labels = bars.mark_text(align="left", dx=3).encode(text=alt.Text("value:Q", format=text_format))
+    return (bars + labels).properties(height=200, title=CHART_TITLES[prediction.kind])
+
+
+def target_ui(prediction: Prediction) -> int:
+    """The class to explain: the top five first, then every other class by name (type to search)."""
+    names = prediction.names
+    if len(names) == 1:
+        st.caption(f"One output: the maps explain {names[0]}; signed maps show evidence against it in blue.")
+    top = prediction.ranked()[:5]
+    rest = sorted((i for i in range(len(names)) if i not in top), key=lambda i: names[i].lower())
+    # Keyed by what the labels say: a keyed selectbox whose value survives a rerun keeps showing its old
+    # label, which would show a stale probability or class name after a new image or a names upload.
+    return st.selectbox(
+        "Explain class",
+        top + rest,
+        key=f"target_{content_key(prediction.outputs, np.array(names))[:12]}",
+        format_func=lambda i: f"{names[i]} · {prediction.confidence(i)}",
+    )
+
+
+def prediction_ui(picked: PickedImage, image: np.ndarray, prediction: Prediction) -> int:
+    left, right = st.columns([1, 2])
+    # PNG: lossless, where Streamlit would re-encode an RGB picture as JPEG.
+    left.image(
+        imaging.png_bytes(np.clip(np.rint(image), 0, 255).astype(np.uint8)),
+        caption=f"{picked.title}, as the model sees it",
+        width="stretch",
+        output_format="PNG",
+    )
+    with right:
+        st.altair_chart(predictions_chart(prediction), width="stretch")
+        return target_ui(prediction)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One image through one model: what both pages start from."""
+
+    chosen: ChosenModel
+    picked: PickedImage
+    image: np.ndarray
+    """The image at the model's input size, 0..255, as the model sees it (after the intensity window)."""
+    inputs: np.ndarray
+    """The same, preprocessed: the model's input."""
+    prediction: Prediction
+
+
+def case_for(chosen: ChosenModel, picked: PickedImage, window: imaging.Window) -> Case | None:
+    """The image prepared for the model and its prediction (kept per image and model, so a page change or a
+    display change does not predict again); None, with the reason on the page, when the outputs are unusable."""
+    source = chosen.source
+    with phase("window, resize, preprocess"):
+        image = imaging.resize_for_model(imaging.apply_window(picked.loaded.values, window), source.input_size)
+        inputs = source.preprocess(image)
+    with phase("predict"):
+        outputs = session_cache("predictions").get_or_compute(
+            (content_key(inputs), source.name), lambda: explainers.predict(chosen.model, inputs[None])[0]
+        )
+    if not np.isfinite(outputs).all():
+        st.error(
+            "The model's outputs for this image are NaN or infinite, so there is nothing to explain. "
+            "Check the preprocessing (a wrong scale can overflow) or the model file.",
+            icon=":material/error:",
+        )
+        return None
+    prediction = Prediction(
+        explainers.output_kind(chosen.model),
+        outputs,
+        explainers.probabilities(chosen.model, outputs),
+        source.class_names(),
+    )
+    return Case(chosen, picked, image, inputs, prediction)
