@@ -223,13 +223,18 @@ def flow_chart(frame: pd.DataFrame, measure: str, chosen: str, title: str) -> al
         alt.Tooltip(f"{measure}:Q", format=".3g"),
         alt.Tooltip("never active:Q", format=".0%"),
     ]
-    line = (
+    y = alt.Y(f"{measure}:Q", scale=alt.Scale(type="log"), title=f"{measure} (log)")
+    # The nearest point to the pointer, anywhere over the plot, shows its layer: points are too small to aim at.
+    nearest = alt.selection_point(nearest=True, on="pointerover", fields=["position"], empty=False, clear="pointerout")
+    line = alt.Chart(shown).mark_line(color="#4c78a8").encode(x=x, y=y)
+    points = (
         alt.Chart(shown)
-        .mark_line(point=alt.OverlayMarkDef(size=18), color="#4c78a8")
-        .encode(x=x, y=alt.Y(f"{measure}:Q", scale=alt.Scale(type="log"), title=f"{measure} (log)"), tooltip=tooltip)
+        .mark_circle(color="#4c78a8")
+        .encode(x=x, y=y, size=alt.condition(nearest, alt.value(90), alt.value(16)), tooltip=tooltip)
+        .add_params(nearest)
     )
     marker = alt.Chart(frame[frame["layer"] == chosen]).mark_rule(color="#e45756", strokeDash=[4, 3]).encode(x=x)
-    return (line + marker).properties(height=230, title=title)
+    return (line + points + marker).properties(height=230, title=title)
 
 
 def dead_units_chart(frame: pd.DataFrame, chosen: str) -> alt.LayerChart:

@@ -14,6 +14,7 @@ import skimage.data
 from PIL import Image
 
 import imaging
+import introspection
 import models
 from tests.live_server import CHROMIUM, CHROMIUM_ARGS, streamlit_server
 from ui.profile import PROFILE_ENV
@@ -61,6 +62,34 @@ def open_app(browser, server: str):
 def choose_sample(page, label: str) -> None:
     page.locator("[data-testid='stSelectbox']").filter(has_text="Sample image").click()
     page.get_by_role("option", name=label).click()
+
+
+def test_a_link_to_the_layers_page_opens_it_on_a_fresh_server_and_hover_names_a_layer(bundled_model, tmp_path):
+    """A bookmark of the Layers page is the first visit to a new server: the app's own navigation and page set-up
+    (not Streamlit's pages folder), the channel tiles, and the gradient-flow chart whose points name their layer."""
+    from playwright.sync_api import expect
+
+    with streamlit_server(tmp_path / "streamlit.log") as url, chromium() as browser:
+        page = browser.new_page(viewport=VIEWPORT)
+        page.goto(f"{url}/layers")
+        expect(page.get_by_text("never active").first).to_be_visible(timeout=240_000)
+        navigation = page.locator("[data-testid='stSidebarNav']")
+        expect(navigation.get_by_text("Inside the network")).to_be_visible()
+        expect(navigation.get_by_text("Compare methods")).to_be_visible()
+        expect(page.locator("[data-testid='stImage'] img")).to_have_count(1 + 48 + 1, timeout=60_000)
+        page.get_by_role("tab", name="Gradient flow through all layers").click()
+        chart = page.locator("[data-testid='stVegaLiteChart']").filter(has_text="the output (left)").first
+        expect(chart).to_be_visible()
+        tooltip = page.locator("#vg-tooltip-element")
+        box = chart.locator("canvas, svg").first.bounding_box()
+        for step in range(120):  # sweep across the plot until the pointer lands on a point
+            page.mouse.move(box["x"] + box["width"] * (0.1 + 0.8 * step / 119), box["y"] + box["height"] * 0.45)
+            if tooltip.is_visible():
+                break
+        expect(tooltip).to_be_visible()
+        named = re.search(r"layer\s+(\S+)", tooltip.inner_text())
+        assert named, tooltip.inner_text()
+        assert named.group(1) in {info.path for info in introspection.inspectable_layers(bundled_model)}
 
 
 def test_changing_the_image_mid_computation_does_not_wedge_the_app(server):
