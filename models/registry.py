@@ -47,6 +47,16 @@ class ModelSource:
         """A black image in the model's input space: the Integrated Gradients baseline."""
         return self.preprocess(np.zeros((*self.input_size, 3), np.float32))
 
+    def reads_bgr(self) -> bool:
+        """Whether the preprocessing hands the model its colour channels reversed (Caffe-style weights): where a
+        pure red image lands, measured rather than read from the preset's name."""
+        if self.channels != 3:
+            return False
+        red = np.zeros((*self.input_size, 3), np.float32)
+        red[..., 0] = 255.0
+        change = np.abs(self.preprocess(red) - self.black_image()).mean(axis=(0, 1))
+        return int(np.argmax(change)) == 2
+
 
 def _load_efficientnet_lite0() -> keras.Model:
     return load_or_build(_EFFICIENTNET_LITE0_CACHE, efficientnet_lite.convert)

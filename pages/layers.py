@@ -290,6 +290,151 @@ def flow_ui(recording: introspection.LayerRecording, chosen_layer: str) -> None:
         )
 
 
+def histogram_chart(named_values: dict[str, np.ndarray], title: str) -> alt.FacetChart:
+    """One histogram per array, side by side, each on its own value axis; binned here (a dense layer has a million
+    weights, the browser gets 40 bars per array)."""
+    rows = []
+    for name, values in named_values.items():
+        counts, edges = np.histogram(values.astype(np.float64).ravel(), bins=40)
+        rows += [
+            {"values": name, "start": low, "end": high, "count": int(count)}
+            for low, high, count in zip(edges[:-1], edges[1:], counts, strict=True)
+        ]
+    bars = (
+        alt.Chart()
+        .mark_bar(color="#4c78a8")
+        .encode(
+            x=alt.X("start:Q", title="value"),
+            x2="end:Q",
+            y=alt.Y("count:Q", title="count"),
+            tooltip=["values", alt.Tooltip("start:Q", format=".3g"), alt.Tooltip("end:Q", format=".3g"), "count"],
+        )
+        .properties(width=260, height=180)
+    )
+    return (
+        alt.layer(bars, data=pd.DataFrame(rows))
+        .facet(column=alt.Column("values:N", title=None, sort=list(named_values)))
+        .resolve_scale(x="independent", y="independent")
+        .properties(title=title)
+    )
+
+
+def kernel_pattern_chart(pattern: np.ndarray) -> alt.Chart:
+    rows, columns = np.indices(pattern.shape)
+    frame = pd.DataFrame({"row": rows.ravel(), "column": columns.ravel(), "mean |weight|": pattern.ravel()})
+    return (
+        alt.Chart(frame)
+        .mark_rect()
+        .encode(
+            x=alt.X("column:O", title=None),
+            y=alt.Y("row:O", title=None),
+            color=alt.Color("mean |weight|:Q", scale=alt.Scale(scheme="inferno")),
+            tooltip=["row", "column", alt.Tooltip("mean |weight|:Q", format=".3g")],
+        )
+        .properties(width=180, height=180, title="Mean |weight| at each kernel position")
+    )
+
+
+def first_filters_ui(chosen: ChosenModel) -> None:
+    path = introspection.first_conv_layer(chosen.model)
+    if path is None:
+        st.caption("This model has no 2-D convolution, so there are no first-layer filters to show.")
+        return
+    weights = introspection.layer_weights(chosen.model, path)
+    kernel = weights.kernel
+    joint = st.toggle(
+        "One scale for every filter",
+        key="inside_filters_joint",
+        help="Off: each filter stretched to its own range, to see its pattern. On: all on one scale (grey is zero), "
+        "so their strengths compare.",
+    )
+    bgr = chosen.source.reads_bgr()
+    pictures = introspection.kernel_pictures(kernel, joint=joint, bgr=bgr)
+    colour = {3: "in colour" + (" (the model reads BGR; shown as RGB)" if bgr else ""), 1: "in gray"}
+    shown = colour.get(kernel.shape[2], "as the mean over its inputs, in gray")
+    st.markdown(
+        f"**First convolution, `{path}`**: {kernel.shape[-1]} filters of {kernel.shape[0]}x{kernel.shape[1]} "
+        f"over {kernel.shape[2]} input channel(s), {shown}."
+    )
+    tiles = [imaging.resized_tile(picture, 48).astype(np.uint8) for picture in pictures]
+    st.image(tiles, caption=[f"#{k}" for k in range(len(tiles))], width=48)
+
+
+def norms_chart(all_weights: list, chosen: str) -> alt.LayerChart:
+    with_kernels = [w for w in all_weights if w.kernel_norm is not None]
+    frame = pd.DataFrame(
+        [
+            {
+                "position": position + 1,
+                "layer": w.layer.path,
+                "kind": introspection.weights.KINDS[w.kind],
+                "kernel norm": w.kernel_norm,
+                "bias norm": w.bias_norm,
+            }
+            for position, w in enumerate(with_kernels)
+        ]
+    )
+    x = alt.X("position:Q", title="layer with a kernel, input (left) to output (right)")
+    points = (
+        alt.Chart(frame)
+        .mark_circle(size=40)
+        .encode(
+            x=x,
+            y=alt.Y("kernel norm:Q", scale=alt.Scale(type="log"), title="kernel L2 norm (log)"),
+            color=alt.Color("kind:N", title=None, legend=alt.Legend(orient="top")),
+            tooltip=[
+                "layer",
+                "kind",
+                alt.Tooltip("kernel norm:Q", format=".3g"),
+                alt.Tooltip("bias norm:Q", format=".3g"),
+            ],
+        )
+    )
+    marker = alt.Chart(frame[frame["layer"] == chosen]).mark_rule(color="#e45756", strokeDash=[4, 3]).encode(x=x)
+    return (points + marker).properties(height=220, title="Kernel norm per layer")
+
+
+def layer_weights_ui(chosen: ChosenModel, path: str) -> None:
+    weights = introspection.layer_weights(chosen.model, path)
+    if weights is None:
+        st.caption(
+            f"`{path}` has no weights of its own to show (only convolutions, dense and batch-norm layers have). "
+            "Pick one of those in the Layer box."
+        )
+        return
+    kind = introspection.weights.KINDS[weights.kind]
+    if weights.kind == "batch_norm":
+        st.markdown(
+            f"**`{path}`**, {kind}: each channel is scaled by gamma / sqrt(variance + epsilon) and shifted; "
+            f"{len(weights.moving_variance)} channels."
+        )
+        named = {"effective scale": weights.effective_scale(), "moving mean": weights.moving_mean}
+        if weights.beta is not None:
+            named["shift (beta)"] = weights.beta
+        st.altair_chart(histogram_chart(named, "Per channel"), width="content")
+        return
+    st.markdown(
+        f"**`{path}`**, {kind}: kernel {'x'.join(map(str, weights.kernel.shape))}, L2 norm {weights.kernel_norm:.3g}"
+        + (f"; bias of {len(weights.bias)}, norm {weights.bias_norm:.3g}" if weights.bias is not None else "; no bias")
+        + "."
+    )
+    left, right = st.columns([3, 1])
+    named = {"kernel": weights.kernel} | ({"bias": weights.bias} if weights.bias is not None else {})
+    left.altair_chart(histogram_chart(named, "Weights and biases"), width="content")
+    pattern = weights.spatial_pattern()
+    if pattern is not None and pattern.size > 1:
+        right.altair_chart(kernel_pattern_chart(pattern), width="content")
+
+
+def weights_ui(chosen: ChosenModel, path: str) -> None:
+    first_filters_ui(chosen)
+    st.divider()
+    layer_weights_ui(chosen, path)
+    all_weights = introspection.weighted_layers(chosen.model)
+    if any(w.kernel_norm is not None for w in all_weights):
+        st.altair_chart(norms_chart(all_weights, path), width="stretch")
+
+
 def main() -> None:
     keep_across_pages()
     st.title("Inside the network")
@@ -317,11 +462,15 @@ def main() -> None:
         f"{case.prediction.names[target]}: {explained} ({recording.score:.3g}) is differentiated with respect to "
         "every layer's output in one forward and backward pass."
     )
-    channels_tab, flow_tab = st.tabs(["Channels of this layer", "Gradient flow through all layers"])
+    channels_tab, flow_tab, weights_tab = st.tabs(
+        ["Channels of this layer", "Gradient flow through all layers", "Filters and weights"]
+    )
     with channels_tab:
         channels_ui(case, recording.activity(layer))
     with flow_tab:
         flow_ui(recording, layer)
+    with weights_tab:
+        weights_ui(chosen, layer)
 
 
 main()

@@ -60,6 +60,27 @@ def test_the_page_shares_the_compare_pages_choice_and_ranks_the_cam_layers_chann
     assert target_box(at).value == 504
 
 
+def test_the_weights_tab_shows_first_filters_and_each_kind_of_layer(app, bundled_model):
+    at = run_light(app)
+    at.switch_page(LAYERS_PAGE).run()
+    filters = pictures(at)["#0"]
+    assert len(filters) == bundled_model.get_layer("stem_conv").kernel.shape[-1] == 32
+    texts = {
+        "block3_expand_conv": "convolution: kernel 1x1x24x144",
+        "block3_depthwise_conv": "depthwise convolution: kernel 5x5x144x1",
+        "block3_expand_bn": "batch normalisation",
+        "logits": "dense (fully connected): kernel 1280x1000",
+        "head_relu6": "has no weights of its own",
+    }
+    for layer, expected in texts.items():
+        at.selectbox(key="inside_layer_efficientnet_lite0").set_value(layer).run()
+        assert_clean(at)
+        shown = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
+        assert expected in shown, layer
+    at.toggle(key="inside_filters_joint").set_value(True).run()
+    assert_clean(at)
+
+
 def test_an_uploaded_image_survives_a_page_change(app):
     at = run_light(app)
     at.radio(key="image_source").set_value("Upload").run()

@@ -125,3 +125,46 @@ def test_a_model_records_every_layer_in_one_compiled_function(shapes, image):
     after = {key for key in graph._functions if key[0] == "every_layer"}
     assert len(after - before) <= 1
     assert find_layer(model, "conv1").__dict__.get("call") is None, "no hook is left on the model"
+
+
+def test_kernel_pictures_show_each_filter_in_its_own_range_or_on_one_scale():
+    kernel = np.zeros((2, 2, 3, 2), np.float32)
+    kernel[0, 0, 0, 0] = 1.0  # filter 0: red in the top-left corner
+    kernel[1, 1, 2, 1] = -0.25  # filter 1: weak, negative blue in the bottom-right corner
+    own = introspection.kernel_pictures(kernel)
+    assert own.shape == (2, 2, 2, 3) and own.dtype == np.uint8
+    assert tuple(own[0, 0, 0]) == (255, 0, 0) and own[0].max() == 255 and own[0].min() == 0
+    assert tuple(own[1, 1, 1]) == (255, 255, 0), "the minimum (negative blue) is darkest in blue only"
+    joint = introspection.kernel_pictures(kernel, joint=True)
+    assert tuple(joint[0, 1, 1]) == (128, 128, 128), "zero is mid-grey on the joint scale"
+    assert tuple(joint[0, 0, 0]) == (255, 128, 128) and tuple(joint[1, 1, 1]) == (128, 128, 96)
+    bgr = introspection.kernel_pictures(kernel, bgr=True)
+    assert tuple(bgr[0, 0, 0]) == (0, 0, 255), "a BGR model's first channel is blue"
+    gray = introspection.kernel_pictures(np.arange(8, dtype=np.float32).reshape(2, 2, 2, 1))
+    assert (gray[..., 0] == gray[..., 1]).all() and gray.min() == 0 and gray.max() == 255
+    with pytest.raises(ValueError, match="4 axes"):
+        introspection.kernel_pictures(np.zeros((3, 4)))
+
+
+def test_weights_of_conv_dense_and_batch_norm_layers_are_the_layers_own():
+    inputs = keras.Input((10, 10, 3))
+    x = keras.layers.Conv2D(4, 3, name="conv")(inputs)
+    x = keras.layers.BatchNormalization(name="bn")(x)
+    x = keras.layers.DepthwiseConv2D(3, name="depthwise")(x)
+    x = keras.layers.ReLU(name="relu")(x)
+    outputs = keras.layers.Dense(2, name="logits")(keras.layers.GlobalAveragePooling2D(name="pool")(x))
+    inner = keras.Model(inputs, outputs, name="inner")
+    outer_in = keras.Input((10, 10, 3))
+    model = keras.Model(outer_in, inner(outer_in))
+    bn = inner.get_layer("bn")
+    bn.set_weights([np.full(4, 2.0), np.full(4, 0.5), np.full(4, 0.1), np.full(4, 3.0)])
+    found = {w.layer.path: w for w in introspection.weighted_layers(model)}
+    assert list(found) == ["inner/conv", "inner/bn", "inner/depthwise", "inner/logits"]
+    assert introspection.first_conv_layer(model) == "inner/conv"
+    conv = found["inner/conv"]
+    np.testing.assert_array_equal(conv.kernel, inner.get_layer("conv").kernel.numpy())
+    assert conv.kernel_norm == pytest.approx(float(np.linalg.norm(conv.kernel)), rel=1e-6)
+    np.testing.assert_allclose(conv.spatial_pattern(), np.abs(conv.kernel).mean(axis=(2, 3)))
+    assert found["inner/depthwise"].kind == "depthwise" and found["inner/logits"].spatial_pattern() is None
+    np.testing.assert_allclose(found["inner/bn"].effective_scale(), 2.0 / np.sqrt(3.0 + bn.epsilon))
+    assert introspection.layer_weights(model, "inner/relu") is None

@@ -202,3 +202,10 @@ def test_download_failure_says_why_and_success_makes_the_model_available(monkeyp
     monkeypatch.setattr(keras.applications, "MobileNetV2", online)
     source.download()
     assert source.unavailable_reason() is None
+
+
+def test_a_caffe_preprocessed_model_reads_bgr_and_the_others_rgb():
+    assert models.get_source("vgg16").reads_bgr() and models.get_source("resnet50").reads_bgr()
+    assert not models.get_source("efficientnet_lite0").reads_bgr()
+    assert not models.get_source("mobilenet_v2").reads_bgr()
+    assert not models.get_source("fashion_mnist_cnn").reads_bgr(), "gray: no channel order"
