@@ -4,6 +4,8 @@
                   [--class-names FILE.json|FILE.txt]] [--window LOW,HIGH | --percentiles LOW,HIGH]
                   [--methods saliency,gradcam,...] [--target INDEX] [--layer NAME] [--seed S]
                   [--metrics] --out DIR
+    python cli.py visualize [--model NAME] --target INDEX [--steps N] [--seed S] --out DIR
+    python cli.py visualize [--model NAME] --layer NAME --channel K [--steps N] [--seed S] --out DIR
     python cli.py --list-models
 
 Writes one overlay PNG per method, ``maps.npz`` (one raw float32 map per method, and the superpixels of
@@ -15,6 +17,11 @@ With ``--metrics``, each map also gets its deletion and insertion AUCs
 beside a random order's, and the model-randomisation check; the curves go into ``maps.npz``
 (``<method>_deletion``, ``<method>_insertion``, ``random_deletion``, ``random_insertion``) and the
 methods' agreement into ``summary.json``.
+
+``visualize`` optimises an input that the model takes for class INDEX (its logit), or that excites one channel of
+a layer (its mean activation), and writes ``visualization.png`` (8-bit, RGB or gray, at the model's input size)
+and ``visualization.json`` (the objective at the start and the end, steps, seconds, settings, and the class the
+model gives the saved picture).
 """
 
 from __future__ import annotations
@@ -325,7 +332,103 @@ def _plain(value):
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+def parse_visualize_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="cli.py visualize", description="Feature visualisation: the input that most excites a class or a channel."
+    )
+    parser.add_argument("--model", default=None, help="model name (see --list-models), or a .keras/.h5 file")
+    parser.add_argument("--preprocessing", default=None, help="for a model file: its preset (default: guessed)")
+    parser.add_argument("--class-names", type=Path, default=None, help="for a model file: JSON or TXT class names")
+    parser.add_argument(
+        "--download-weights", action="store_true", help="fetch a Keras Applications model's weights if missing"
+    )
+    parser.add_argument("--target", type=int, default=None, help="class index whose logit to maximise")
+    parser.add_argument("--layer", default=None, help="with --channel: the layer whose channel to excite")
+    parser.add_argument("--channel", type=int, default=None, help="with --layer: the channel index")
+    parser.add_argument("--steps", type=int, default=None, help="optimisation steps (default: 128)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the starting image and the random transforms")
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    args = parser.parse_args(argv)
+    if (args.layer is None) != (args.channel is None):
+        parser.error("--layer and --channel go together")
+    if (args.target is None) == (args.layer is None):
+        parser.error("give --target INDEX for a class, or --layer NAME --channel K for a channel")
+    if args.steps is not None and args.steps < 1:
+        parser.error("--steps must be at least 1")
+    return args
+
+
+def run_visualize(args: argparse.Namespace) -> dict:
+    import explainers
+    import models
+    from introspection.feature_visualization import Settings, visualize
+
+    source, _ = model_source(args)
+    model = source.load()
+    names = source.class_names()
+    if args.layer is not None:
+        try:
+            layer = models.find_layer(model, args.layer)
+        except models.LayerNotFoundError as error:
+            raise CliError(str(error)) from None
+        channels = int(layer.output.shape[-1])
+        if not 0 <= args.channel < channels:
+            raise CliError(f"--channel {args.channel} is outside 0..{channels - 1} of layer {args.layer}")
+        index = args.channel
+    else:
+        index = args.target
+        if not 0 <= index < len(names):
+            raise CliError(f"--target {index} is outside 0..{len(names) - 1}")
+    settings = Settings(seed=args.seed, **({"steps": args.steps} if args.steps else {}))
+    try:
+        result = visualize(model, source.preprocess, index, layer=args.layer, settings=settings)
+    except ValueError as error:
+        raise CliError(str(error)) from None
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "visualization.png").write_bytes(imaging.png_bytes(result.image))
+    seen = result.image.astype(np.float32)
+    outputs = explainers.predict(
+        model, source.preprocess(seen if seen.ndim == 3 else np.repeat(seen[..., None], 3, -1))[None]
+    )[0]
+    probabilities = explainers.probabilities(model, outputs)
+    top = int(np.argmax(outputs if probabilities is None else probabilities))
+    summary = {
+        "model": source.name,
+        "target_label": names[index] if args.layer is None else None,
+        "channel": args.channel,
+        **result.summary(),
+        "saved_picture_top1": {
+            "index": top,
+            "label": names[top],
+            "probability": None if probabilities is None else float(probabilities[top]),
+        },
+        "file": "visualization.png",
+    }
+    (args.out / "visualization.json").write_text(json.dumps(summary, indent=2, default=_plain) + "\n")
+    return summary
+
+
+def visualize_main(argv: list[str]) -> int:
+    args = parse_visualize_args(argv)
+    try:
+        summary = run_visualize(args)
+    except (CliError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    what = summary["target_label"] or f"channel {summary['channel']} of {summary['layer']}"
+    top = summary["saved_picture_top1"]
+    print(
+        f"{what}: objective {summary['objective_start']:.3g} -> {summary['objective_end']:.3g} in {summary['steps']} "
+        f"steps, {summary['seconds']:.1f} s -> {args.out / 'visualization.png'}; the model sees {top['label']}"
+        + (f" ({top['probability']:.1%})" if top["probability"] is not None else "")
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["visualize"]:
+        return visualize_main(argv[1:])
     args = parse_args(argv)
     try:
         if args.list_models:

@@ -50,6 +50,40 @@ def _record_output(capture: _Capture) -> Callable:
     return record
 
 
+_ACTIVATION_LAYERS = (
+    keras.layers.ReLU,
+    keras.layers.Activation,
+    keras.layers.LeakyReLU,
+    keras.layers.ELU,
+    keras.layers.PReLU,
+    keras.layers.Softmax,
+)
+
+
+def _record_before_activation(capture: _Capture, layer: keras.layers.Layer) -> Callable:
+    """Records what the layer's activation receives: the input of an activation layer, or the output of a layer
+    with a built-in activation run linear (the activation then applied as usual)."""
+
+    def record(original, args, kwargs):
+        if isinstance(layer, _ACTIVATION_LAYERS):
+            capture.tensors.append(args[0])
+            return original(*args, **kwargs)
+        activation = getattr(layer, "activation", None)
+        if activation is None or activation_name(layer) in ("", "linear"):
+            outputs = original(*args, **kwargs)
+            capture.tensors.append(outputs)
+            return outputs
+        object.__setattr__(layer, "activation", keras.activations.linear)
+        try:
+            before = original(*args, **kwargs)
+        finally:
+            object.__setattr__(layer, "activation", activation)
+        capture.tensors.append(before)
+        return activation(before)
+
+    return record
+
+
 _RELU_NAMES = ("relu", "relu6")
 
 
@@ -193,8 +227,9 @@ class ModelGraph:
 
     # -- compiled functions -------------------------------------------------------------------
 
-    def _compiled(self, key: tuple, build: Callable[[], Callable]) -> Callable:
-        """The function under ``key``, traced on first use. Threads that ask for the same function together
+    def compiled(self, key: tuple, build: Callable[[], Callable]) -> Callable:
+        """The function ``build()`` makes, kept under ``key`` and traced on first use (it must be a ``tf.function``
+        with an input signature). Threads that ask for the same function together
         wait for one trace; a function already traced runs while another one is being traced."""
         with self._lock:
             if key in self._functions:
@@ -281,7 +316,7 @@ class ModelGraph:
 
             return run
 
-        return self._compiled(key, build)
+        return self.compiled(key, build)
 
     def _key(
         self,
@@ -329,9 +364,44 @@ class ModelGraph:
 
             return run
 
-        function = self._compiled(("rule", *rule.key), build)
+        function = self.compiled(("rule", *rule.key), build)
         results = function(tf.constant(np.asarray(inputs, np.float32)), tf.constant(target))
         return {name: value.numpy() for name, value in results.items()}
+
+    def traced_objective(self, batch: tf.Tensor, index: tf.Tensor, layer: str | None = None) -> tf.Tensor:
+        """Per sample of ``batch``: class ``index``'s score (the logit before a final softmax/sigmoid, as the
+        methods explain), or, with ``layer``, the mean of that layer's channel ``index`` before the layer's
+        activation (a ReLU passes no gradient where its output is zero, so a channel silent on the starting image
+        could never be woken; as Olah et al. optimise pre-ReLU channels).
+
+        Only for use while a ``tf.function`` traces (feature visualisation builds its optimisation step on it):
+        the hooks it needs are on the model during this call only."""
+        activations = _Capture()
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(_TRACE_LOCK)
+            logits = stack.enter_context(self._logits_hook())
+            if layer is not None:
+                target_layer = find_layer(self.model, layer)
+                stack.enter_context(hook(target_layer, _record_before_activation(activations, target_layer)))
+            outputs = self.model(batch, training=False)
+        if layer is None:
+            return self._score(outputs, logits, index)
+        values = activations.tensor
+        channel = tf.gather(values, index, axis=-1)
+        return tf.reduce_mean(tf.reshape(channel, (tf.shape(channel)[0], -1)), axis=1)
+
+    def objective(self, inputs: np.ndarray, index: int, layer: str | None = None) -> np.ndarray:
+        """:meth:`traced_objective` for a batch of inputs, through one compiled function per layer."""
+
+        def build():
+            @tf.function(input_signature=self._signature(), autograph=False)
+            def run(batch, index):
+                return self.traced_objective(batch, index, layer)
+
+            return run
+
+        function = self.compiled(("objective", layer), build)
+        return function(tf.constant(np.asarray(inputs, np.float32)), tf.constant(index, tf.int32)).numpy()
 
     def every_layer(self, inputs: np.ndarray, target: int, layers: tuple[str, ...]) -> tuple[float, dict[str, tuple]]:
         """For one input (H, W, C): the score, and each of ``layers``' output and the score's gradient with respect
@@ -367,7 +437,7 @@ class ModelGraph:
 
             return run
 
-        function = self._compiled(("every_layer", layers), build)
+        function = self.compiled(("every_layer", layers), build)
         results = function(tf.constant(np.asarray(inputs, np.float32)[None]), tf.constant(target))
         recorded = {}
         for name, value in results.items():
@@ -393,7 +463,7 @@ class ModelGraph:
 
             return forward
 
-        forward = self._compiled(("predict",), build)
+        forward = self.compiled(("predict",), build)
         size = self.batch_size(len(inputs), memory_budget_bytes)
         return np.concatenate(
             [

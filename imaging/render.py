@@ -135,8 +135,10 @@ def channel_tiles(maps: np.ndarray, colormap: str = COLORMAPS[0], joint: bool = 
 
 
 def png_bytes(rgb: np.ndarray) -> bytes:
-    """Encode uint8 RGB (H, W, 3) as PNG, at fast compression: pictures are redrawn on every display change."""
-    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    """Encode uint8 RGB (H, W, 3), or gray (H, W), as PNG, at fast compression: pictures are redrawn on every
+    display change."""
+    pixels = rgb if rgb.ndim == 2 else rgb[..., ::-1]  # OpenCV writes BGR
+    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(pixels), [cv2.IMWRITE_PNG_COMPRESSION, 1])
     if not ok:
         raise ValueError("the picture could not be encoded as PNG")
     return encoded.tobytes()
