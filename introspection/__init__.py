@@ -13,6 +13,7 @@ Works on Sequential, functional and nested models, through the engine's compiled
 """
 
 from introspection.activations import LayerActivity, LayerFlow, LayerRecording, inspectable_layers, record_layers
+from introspection.feature_visualization import Settings, Visualization, predict_picture, visualize
 from introspection.weights import LayerWeights, first_conv_layer, kernel_pictures, layer_weights, weighted_layers
 
 __all__ = [
@@ -20,10 +21,14 @@ __all__ = [
     "LayerFlow",
     "LayerRecording",
     "LayerWeights",
+    "Settings",
+    "Visualization",
     "first_conv_layer",
     "inspectable_layers",
     "kernel_pictures",
     "layer_weights",
+    "predict_picture",
     "record_layers",
+    "visualize",
     "weighted_layers",
 ]

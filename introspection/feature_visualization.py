@@ -293,3 +293,14 @@ def visualize(
         settings=settings,
         stopped=stopped,
     )
+
+
+def predict_picture(
+    model: keras.Model, preprocess: Callable[[np.ndarray], np.ndarray], picture: np.ndarray
+) -> np.ndarray:
+    """The model's outputs for a saved picture (uint8 RGB (H, W, 3) or gray (H, W)), as it would see the file."""
+    from explainers import predict
+
+    rgb = picture.astype(np.float32)
+    rgb = rgb if rgb.ndim == 3 else np.repeat(rgb[..., None], 3, axis=-1)
+    return predict(model, preprocess(rgb)[None])[0]

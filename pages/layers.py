@@ -7,14 +7,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+import explainers
 import imaging
 import introspection
 from introspection.activations import RANKINGS
 from ui.cache import content_key, session_cache
 from ui.image_choice import image_ui, intensity_ui
+from ui.jobs import JobContext, current_job, progress_ui, start_job
 from ui.kept import first_value, keep_across_pages
 from ui.model_choice import ChosenModel, model_ui
-from ui.prediction import Case, case_for, prediction_ui
+from ui.prediction import Case, Prediction, case_for, prediction_ui, predictions_chart
 from ui.profile import phase
 
 TILES_PER_PAGE = 48
@@ -435,6 +437,134 @@ def weights_ui(chosen: ChosenModel, path: str) -> None:
         st.altair_chart(norms_chart(all_weights, path), width="stretch")
 
 
+def visualization_settings_ui() -> introspection.Settings:
+    left, middle, right = st.columns(3)
+    steps = left.slider("Steps", 16, 512, step=16, key="inside_fv_steps", **first_value("inside_fv_steps", value=128))
+    seed = middle.number_input("Seed", min_value=0, step=1, key="inside_fv_seed")
+    copies = right.slider(
+        "Transformed copies per step",
+        1,
+        8,
+        key="inside_fv_copies",
+        **first_value("inside_fv_copies", value=4),
+        help="Each step scores this many randomly shifted, scaled and rotated copies: more makes the picture "
+        "robust (and slower).",
+    )
+    with st.expander("Regularisation"):
+        left, middle, right = st.columns(3)
+        total_variation = left.number_input("Total variation weight", min_value=0.0, step=0.5, key="inside_fv_tv")
+        l2 = middle.number_input("L2 weight", min_value=0.0, step=0.5, key="inside_fv_l2")
+        decorrelate = right.toggle(
+            "Decorrelated colours", key="inside_fv_decorrelate", **first_value("inside_fv_decorrelate", value=True)
+        )
+    return introspection.Settings(
+        steps=int(steps),
+        seed=int(seed),
+        copies=int(copies),
+        total_variation=float(total_variation),
+        l2=float(l2),
+        decorrelate=decorrelate,
+    )
+
+
+def visualization_result_ui(case: Case, result: introspection.Visualization, what: str) -> None:
+    left, right = st.columns([1, 2])
+    picture = result.image
+    shown = imaging.resized_tile(picture, 448).astype(np.uint8) if max(picture.shape[:2]) < 224 else picture
+    left.image(imaging.png_bytes(shown), caption=f"{what} ({picture.shape[1]}x{picture.shape[0]})", width="stretch")
+    model = case.chosen.model
+    outputs = introspection.predict_picture(model, case.chosen.source.preprocess, picture)
+    with right:
+        verb = "stopped after" if result.stopped else "in"
+        st.markdown(
+            f"Objective **{result.objective_start:.3g} → {result.objective_end:.3g}** {verb} {result.steps} steps, "
+            f"{result.seconds:.1f} s (on the saved 8-bit picture, untransformed)."
+        )
+        prediction = Prediction(
+            case.prediction.kind, outputs, explainers.probabilities(model, outputs), case.prediction.names
+        )
+        st.altair_chart(predictions_chart(prediction).properties(title="What the model sees in it"), width="stretch")
+        st.download_button(
+            "Download PNG",
+            imaging.png_bytes(picture),
+            file_name="visualization.png",
+            mime="image/png",
+            key="download_visualization",
+            icon=":material/download:",
+            on_click="ignore",
+        )
+    st.caption(
+        "Can mislead: the picture shows what drives the objective under the model's own statistics, not what the "
+        "class looks like to people; strong, repeated textures are normal. Olah et al., Distill 2017."
+    )
+
+
+def feature_visualization_ui(case: Case, target: int, layer: str, activity: introspection.LayerActivity) -> None:
+    st.caption(
+        "Activation maximisation: an input optimised, by gradient ascent through the model, to raise the "
+        "objective as far as it goes; Fourier-parametrised, colour-decorrelated and scored under random shifts, "
+        "scalings and rotations so that it shows patterns rather than noise."
+    )
+    names = case.prediction.names
+    objective = st.radio(
+        "Maximise",
+        ["class", "channel"],
+        format_func=lambda kind: (
+            f"the class {names[target]} (its logit)"
+            if kind == "class"
+            else f"one channel of {layer} (its mean, before the layer's activation)"
+        ),
+        horizontal=True,
+        key="inside_fv_objective",
+    )
+    channel = None
+    if objective == "channel":
+        ranked = activity.ranked("contribution" if activity.contribution is not None else "activation")
+        channel = int(
+            st.number_input(
+                f"Channel (0..{activity.channel_count - 1}; the top one for this class is {int(ranked[0])})",
+                min_value=0,
+                max_value=activity.channel_count - 1,
+                step=1,
+                key=f"inside_fv_channel_{layer}",
+                **first_value(f"inside_fv_channel_{layer}", value=int(ranked[0])),
+            )
+        )
+    settings = visualization_settings_ui()
+    model, source = case.chosen.model, case.chosen.source
+    index, objective_layer = (target, None) if channel is None else (channel, layer)
+    key = (source.name, index, objective_layer, settings)
+    what = f"{names[target]}" if channel is None else f"channel {channel} of {layer}"
+    results = session_cache("visualizations")
+    job = current_job("feature_visualization")
+    if job is not None and job.done and job.key == key and results.get(key) is None:
+        if job.error:
+            st.error(f"The visualisation failed: {job.error}", icon=":material/error:")
+        elif job.result is not None:
+            results.put(key, job.result)
+    cached = results.get(key)
+    running = job is not None and job.running
+    if cached is None and st.button("Visualise", type="primary", icon=":material/auto_awesome:", disabled=running):
+
+        def work(context: JobContext) -> introspection.Visualization:
+            return introspection.visualize(
+                model,
+                source.preprocess,
+                index,
+                layer=objective_layer,
+                settings=settings,
+                progress=lambda step, steps, value: context.report(
+                    step / steps, f"Step {step} of {steps}: objective {value:.3g}"
+                ),
+                should_stop=context.should_stop,
+            )
+
+        start_job("feature_visualization", key, work)
+    progress_ui("feature_visualization")
+    if cached is not None:
+        visualization_result_ui(case, cached, what)
+
+
 def main() -> None:
     keep_across_pages()
     st.title("Inside the network")
@@ -462,8 +592,8 @@ def main() -> None:
         f"{case.prediction.names[target]}: {explained} ({recording.score:.3g}) is differentiated with respect to "
         "every layer's output in one forward and backward pass."
     )
-    channels_tab, flow_tab, weights_tab = st.tabs(
-        ["Channels of this layer", "Gradient flow through all layers", "Filters and weights"]
+    channels_tab, flow_tab, weights_tab, visualization_tab = st.tabs(
+        ["Channels of this layer", "Gradient flow through all layers", "Filters and weights", "Feature visualisation"]
     )
     with channels_tab:
         channels_ui(case, recording.activity(layer))
@@ -471,6 +601,8 @@ def main() -> None:
         flow_ui(recording, layer)
     with weights_tab:
         weights_ui(chosen, layer)
+    with visualization_tab:
+        feature_visualization_ui(case, target, layer, recording.activity(layer))
 
 
 main()

@@ -3,6 +3,8 @@ channels, the gradient flow, and every model shape."""
 
 from __future__ import annotations
 
+import time
+
 import keras
 import numpy as np
 import pytest
@@ -79,6 +81,42 @@ def test_the_weights_tab_shows_first_filters_and_each_kind_of_layer(app, bundled
         assert expected in shown, layer
     at.toggle(key="inside_filters_joint").set_value(True).run()
     assert_clean(at)
+
+
+def wait_for_job(at: AppTest, name: str, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not at.session_state[f"_job_{name}"].done:
+        assert time.monotonic() < deadline, "the job did not finish"
+        time.sleep(0.2)
+    at.run()
+
+
+def test_feature_visualisation_runs_in_the_background_and_is_kept(app, bundled_model, bundled_source):
+    at = run_light(app)
+    at.switch_page(LAYERS_PAGE).run()
+    at.slider(key="inside_fv_steps").set_value(16).run()
+    next(button for button in at.button if button.label == "Visualise").click().run()
+    assert_clean(at)
+    wait_for_job(at, "feature_visualization")
+    assert_clean(at)
+    result = at.session_state["_job_feature_visualization"].result
+    assert result.steps == 16 and result.target == 967 and result.layer is None
+    text = " ".join(m.value for m in at.markdown)
+    assert f"{result.objective_start:.3g} → {result.objective_end:.3g}" in text
+    assert not [button for button in at.button if button.label == "Visualise"], "kept: nothing to start again"
+    at.switch_page("pages/compare.py").run()
+    at.switch_page(LAYERS_PAGE).run()
+    assert f"{result.objective_end:.3g}" in " ".join(m.value for m in at.markdown), "kept across pages"
+
+    at.radio(key="inside_fv_objective").set_value("channel").run()
+    channel_box = at.number_input(key="inside_fv_channel_head_relu6")
+    assert channel_box.value == 1213, "the channel that contributes most to the class comes first"
+    next(button for button in at.button if button.label == "Visualise").click().run()
+    wait_for_job(at, "feature_visualization")
+    assert_clean(at)
+    channel_result = at.session_state["_job_feature_visualization"].result
+    assert channel_result.layer == "head_relu6" and channel_result.target == 1213
+    assert channel_result.objective_end > channel_result.objective_start
 
 
 def test_an_uploaded_image_survives_a_page_change(app):

@@ -66,7 +66,8 @@ def choose_sample(page, label: str) -> None:
 
 def test_a_link_to_the_layers_page_opens_it_on_a_fresh_server_and_hover_names_a_layer(bundled_model, tmp_path):
     """A bookmark of the Layers page is the first visit to a new server: the app's own navigation and page set-up
-    (not Streamlit's pages folder), the channel tiles, and the gradient-flow chart whose points name their layer."""
+    (not Streamlit's pages folder), the channel tiles, the gradient-flow chart whose points name their layer, and
+    a feature visualisation that shows its progress and stops when asked."""
     from playwright.sync_api import expect
 
     with streamlit_server(tmp_path / "streamlit.log") as url, chromium() as browser:
@@ -76,7 +77,9 @@ def test_a_link_to_the_layers_page_opens_it_on_a_fresh_server_and_hover_names_a_
         navigation = page.locator("[data-testid='stSidebarNav']")
         expect(navigation.get_by_text("Inside the network")).to_be_visible()
         expect(navigation.get_by_text("Compare methods")).to_be_visible()
-        expect(page.locator("[data-testid='stImage'] img")).to_have_count(1 + 48 + 1, timeout=60_000)
+        filters = bundled_model.get_layer("stem_conv").kernel.shape[-1]
+        pictures = 1 + 48 + 1 + filters  # the image, a page of tiles, one channel, the first layer's filters
+        expect(page.locator("[data-testid='stImage'] img")).to_have_count(pictures, timeout=60_000)
         page.get_by_role("tab", name="Gradient flow through all layers").click()
         chart = page.locator("[data-testid='stVegaLiteChart']").filter(has_text="the output (left)").first
         expect(chart).to_be_visible()
@@ -90,6 +93,18 @@ def test_a_link_to_the_layers_page_opens_it_on_a_fresh_server_and_hover_names_a_
         named = re.search(r"layer\s+(\S+)", tooltip.inner_text())
         assert named, tooltip.inner_text()
         assert named.group(1) in {info.path for info in introspection.inspectable_layers(bundled_model)}
+
+        # Feature visualisation runs in the background: its progress moves while the page is polled, and Stop
+        # ends it early with the picture so far.
+        page.get_by_role("tab", name="Feature visualisation").click()
+        page.get_by_role("button", name="Visualise").click()
+        progress = page.get_by_text(re.compile(r"Step \d+ of 128"))
+        expect(progress).to_be_visible(timeout=60_000)
+        first = int(re.search(r"Step (\d+)", progress.inner_text()).group(1))
+        expect(page.get_by_text(re.compile(rf"Step (?!{first} )\d+ of 128"))).to_be_visible(timeout=30_000)
+        page.get_by_role("button", name="Stop").click()
+        expect(page.get_by_text(re.compile(r"stopped after \d+ steps"))).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("What the model sees in it")).to_be_visible()
 
 
 def test_changing_the_image_mid_computation_does_not_wedge_the_app(server):

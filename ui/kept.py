@@ -33,7 +33,7 @@ KEPT_PREFIXES = (
     "level_",
     "width_",
     "target_",  # the class, per prediction
-    "inside_",  # the Layers page's layer, ranking, page and channel
+    "inside_",  # the Layers page's choices (its buttons are keyed otherwise: a button's value cannot be set)
 )
 
 
