@@ -10,7 +10,7 @@ from models.class_names import (
 from models.keras_applications import APPLICATIONS, WeightsUnavailableError
 from models.layers import LayerInfo, LayerNotFoundError, default_cam_layer, describe_layers, find_layer, spatial_layers
 from models.preprocessing import PRESETS, Preset, PresetGuess, guess_preset
-from models.registry import DEFAULT_MODEL, MODELS, ModelSource, get_source, uploaded_source
+from models.registry import DEFAULT_MODEL, MODELS, ModelSource, get_source, trained_source, uploaded_source
 from models.uploaded import (
     MAX_MODEL_BYTES,
     MODEL_EXTENSIONS,
@@ -48,5 +48,6 @@ __all__ = [
     "numbered_class_names",
     "parse_class_names",
     "spatial_layers",
+    "trained_source",
     "uploaded_source",
 ]

@@ -161,6 +161,23 @@ def uploaded_source(file: ModelFile, preset: str, class_names: tuple[str, ...] |
     )
 
 
+def trained_source(name: str, label: str, description: str, model: keras.Model) -> ModelSource:
+    """A Fashion-MNIST model trained in this session (the training view): preprocessed as the bundled one."""
+    return ModelSource(
+        name=name,
+        label=label,
+        description=description,
+        input_size=(fashion_mnist.INPUT_SIZE, fashion_mnist.INPUT_SIZE),
+        channels=1,
+        preprocess=partial(PRESETS["unit"].apply, channels=1),
+        class_names=lambda: fashion_mnist.CLASS_NAMES,
+        load=lambda: model,
+        preprocessing="luma (ITU-R BT.601) divided by 255: 0..1 grayscale, as in training",
+        group="Trained here",
+        sample_kind="fashion-mnist",
+    )
+
+
 def get_source(name: str) -> ModelSource:
     try:
         return MODELS[name]

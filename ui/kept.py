@@ -23,6 +23,7 @@ KEPT_KEYS = (
     "opacity",
     "normalisation",
     "outlines",
+    "trained_epoch",
 )
 KEPT_PREFIXES = (
     "layer_",  # the CAM layer, per model

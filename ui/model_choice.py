@@ -17,6 +17,7 @@ import explainers
 import models
 from ui.cache import load_model
 from ui.kept import first_value
+from ui.trained import TRAINED, trained_epoch_ui, trained_run, trained_source
 
 UPLOAD = "upload"
 _UPLOADED = "_uploaded_model"
@@ -42,6 +43,8 @@ class ChosenModel:
 def _model_label(name: str) -> str:
     if name == UPLOAD:
         return "Your own model (.keras or .h5)…"
+    if name == TRAINED:
+        return "Your CNN trained here (Fashion-MNIST)"
     source = models.MODELS[name]
     return source.label + (" — weights not on this machine" if source.unavailable_reason() else "")
 
@@ -169,11 +172,17 @@ def download_ui(source: models.ModelSource) -> None:
 
 def model_ui() -> ChosenModel | None:
     """The sidebar's model section; None until a usable model is chosen (the sidebar says why)."""
-    names = [*models.MODELS, UPLOAD]
+    run = trained_run()
+    names = [*models.MODELS, UPLOAD] + ([TRAINED] if run is not None else [])
+    if st.session_state.get("model") not in names:
+        st.session_state.pop("model", None)  # e.g. a trained model whose run is gone: the default again
     name = st.sidebar.selectbox("Model", names, format_func=_model_label, key="model")
     st.sidebar.caption(f"Computing on {explainers.compute_device()}", help=_DEVICE_HELP)
     guess = None
-    if name == UPLOAD:
+    if name == TRAINED:
+        source = trained_source(run, trained_epoch_ui(run))
+        model = source.load()
+    elif name == UPLOAD:
         uploaded = uploaded_model_ui()
         if uploaded is None:
             return None
