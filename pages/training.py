@@ -28,8 +28,13 @@ def subset() -> dict[str, np.ndarray]:
 
 def config_ui() -> TrainingConfig:
     left, middle, right = st.columns(3)
+    architectures = list(ARCHITECTURES)
     architecture = left.selectbox(
-        "Architecture", list(ARCHITECTURES), format_func=lambda a: ARCHITECTURES[a].label, key="train_architecture"
+        "Architecture",
+        architectures,
+        format_func=lambda a: ARCHITECTURES[a].label,
+        key="train_architecture",
+        **first_value("train_architecture", index=architectures.index(TrainingConfig().architecture)),
     )
     epochs = middle.slider("Epochs", 1, MAX_EPOCHS, key="train_epochs", **first_value("train_epochs", value=4))
     learning_rate = right.select_slider(
@@ -78,7 +83,7 @@ def curves_charts(run: TrainingRun) -> alt.HConcatChart:
     )
     x = alt.X("epoch:Q", scale=alt.Scale(domain=[0, run.config.epochs]), title="epoch")
 
-    def chart(measure: str, axis: alt.Axis | None = None) -> alt.LayerChart:
+    def chart(measure: str, axis: alt.Axis) -> alt.LayerChart:
         y = alt.Y(f"{measure}:Q", axis=axis, title=measure)
         batches = alt.Chart(per_batch).mark_line(strokeWidth=1).encode(x=x, y=y, color=colour)
         epochs = (
@@ -88,7 +93,7 @@ def curves_charts(run: TrainingRun) -> alt.HConcatChart:
         )
         return (batches + epochs).properties(height=220, width=360)
 
-    return alt.hconcat(chart("loss"), chart("accuracy", alt.Axis(format="%")))
+    return alt.hconcat(chart("loss", alt.Axis()), chart("accuracy", alt.Axis(format="%")))
 
 
 def per_layer_chart(run: TrainingRun, field: str, title: str, log: bool = False, percent: bool = False) -> alt.Chart:
@@ -109,12 +114,12 @@ def per_layer_chart(run: TrainingRun, field: str, title: str, log: bool = False,
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
-            x=alt.X("epoch:O", title="epoch"),
+            x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1, format="d")),
             y=y,
-            color=alt.Color("layer:N", legend=alt.Legend(orient="right")),
+            color=alt.Color("layer:N", legend=alt.Legend(orient="top", title=None)),
             tooltip=["layer", "epoch", alt.Tooltip("value:Q", format=".3g")],
         )
-        .properties(height=200, width=300)
+        .properties(height=220)
     )
 
 
@@ -158,16 +163,18 @@ def charts_ui(run: TrainingRun) -> None:
         return
     left, right = st.columns(2)
     left.altair_chart(
-        per_layer_chart(run, "gradient_norms", "‖∂ loss / ∂ kernel‖ (epoch mean, log)", log=True).properties(
-            title="Gradient norm per layer"
+        per_layer_chart(run, "gradient_norms", "‖∂ loss / ∂ kernel‖ (log)", log=True).properties(
+            title="Gradient norm per layer (mean over the epoch's batches)"
         ),
-        width="content",
+        width="stretch",
+        height=280,
     )
     right.altair_chart(
-        per_layer_chart(run, "dead_fractions", "never active on held-out images", percent=True).properties(
-            title="Dead units per layer"
+        per_layer_chart(run, "dead_fractions", "never active", percent=True).properties(
+            title="Dead units per layer (never active on the 600 held-out images)"
         ),
-        width="content",
+        width="stretch",
+        height=280,
     )
     st.altair_chart(weights_chart(run), width="content")
 
@@ -183,16 +190,13 @@ def filmstrip_ui(run: TrainingRun) -> None:
     st.caption(
         "Each row is one held-out image explained for its true class, once per epoch: Grad-CAM at the last conv "
         "block (coarse, where the class evidence is) and saliency (the gradient's size at each pixel). The "
-        "caption gives what the model predicted then."
+        "caption gives the epoch and what the model predicted then."
     )
     for probe, (image, label) in enumerate(zip(run.probe_images, run.probe_labels, strict=True)):
-        st.markdown(f"**{CLASS_NAMES[label]}**")
         for method in ("gradcam", "saliency"):
+            st.markdown(f"**{CLASS_NAMES[label]}** · {method_name(method)}")
             tiles = [_frame_tile(image, getattr(frame, method)[probe]) for frame in run.frames]
-            captions = [
-                f"{method_name(method)} · epoch {frame.epoch} · {CLASS_NAMES[frame.predicted[probe]]}"
-                for frame in run.frames
-            ]
+            captions = [f"{frame.epoch}: {CLASS_NAMES[frame.predicted[probe]]}" for frame in run.frames]
             st.image(tiles, caption=captions, width=FRAME_PX)
 
 

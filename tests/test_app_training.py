@@ -29,9 +29,10 @@ def test_a_short_run_shows_its_curves_filmstrip_and_opens_in_compare(app):
     assert len(run.epochs) == 2 and run.batch_losses[-1] < run.batch_losses[0]
     assert "Trained 2 of 2 epochs" in at.success[0].value
     assert len(at.get("vega_lite_chart")) >= 3, "curves, gradient norms, dead units, weights"
-    filmstrip = [image for image in at.get("image") if "epoch" in image.proto.imgs[0].caption]
+    filmstrip = [image for image in at.get("image") if image.proto.imgs[0].caption.startswith("1: ")]
     assert len(filmstrip) == 2 * run.config.probes and all(len(row.proto.imgs) == 2 for row in filmstrip)
-    assert "Grad-CAM · epoch 1 · " in filmstrip[0].proto.imgs[0].caption
+    assert [image.caption for image in filmstrip[0].proto.imgs][1].startswith("2: ")
+    assert "**T-shirt/top** · Grad-CAM" in [m.value for m in at.markdown]
 
     next(button for button in at.button if button.label.startswith("Epoch 1 ·")).click().run()
     assert_clean(at)

@@ -34,6 +34,7 @@ KEPT_PREFIXES = (
     "level_",
     "width_",
     "target_",  # the class, per prediction
+    "train_",  # the training page's settings
     "inside_",  # the Layers page's choices (its buttons are keyed otherwise: a button's value cannot be set)
 )
 
