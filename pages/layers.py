@@ -309,6 +309,7 @@ def histogram_chart(named_values: dict[str, np.ndarray], title: str) -> alt.Face
             x=alt.X("start:Q", title="value"),
             x2="end:Q",
             y=alt.Y("count:Q", title="count"),
+            y2=alt.datum(0),  # bars from zero: with x2 set, Vega-Lite would draw them as horizontal strips
             tooltip=["values", alt.Tooltip("start:Q", format=".3g"), alt.Tooltip("end:Q", format=".3g"), "count"],
         )
         .properties(width=260, height=180)

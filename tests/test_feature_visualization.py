@@ -140,3 +140,16 @@ def test_tf_keras_vis_scores_the_same_logit_and_ends_lower_in_as_many_steps(bund
     theirs = np.clip(np.asarray(maximization(CategoricalScore(954), steps=24)), low, high)
     ours = visualize(bundled_model, bundled_source.preprocess, 954, settings=Settings(steps=24))
     assert ours.objective_end > graph_for(bundled_model).objective(theirs, 954)[0]
+
+
+@pytest.mark.parametrize("shape", ["sequential", "functional", "nested"])
+def test_every_model_shape_can_be_visualised_for_a_class_and_a_channel(shape):
+    from tests.conftest import build_three_shapes
+
+    model = build_three_shapes((24, 24, 3))[shape]
+    layer = "backbone/conv2" if shape == "nested" else "conv2"
+    preprocess = lambda x: x / 255.0  # noqa: E731
+    for index, objective_layer in ((2, None), (5, layer)):
+        result = visualize(model, preprocess, index, layer=objective_layer, settings=Settings(steps=12))
+        assert result.image.shape == (24, 24, 3) and np.isfinite(result.objective_end)
+        assert result.objective_end > result.objective_start, (shape, objective_layer)
