@@ -203,21 +203,8 @@ class ModelGraph:
             yield capture
             return
 
-        def record(original, args, kwargs):
-            if isinstance(layer, (keras.layers.Softmax, keras.layers.Activation)):
-                capture.tensors.append(args[0])
-                return original(*args, **kwargs)
-            # A Dense (or conv) layer with a built-in softmax/sigmoid: run it linear, then apply it.
-            activation = layer.activation
-            object.__setattr__(layer, "activation", keras.activations.linear)
-            try:
-                logits = original(*args, **kwargs)
-            finally:
-                object.__setattr__(layer, "activation", activation)
-            capture.tensors.append(logits)
-            return activation(logits)
-
-        with hook(layer, record):
+        # A Dense (or conv) layer with a built-in softmax/sigmoid runs linear, then the activation is applied.
+        with hook(layer, _record_before_activation(capture, layer)):
             yield capture
 
     def _score(self, outputs: tf.Tensor, logits: _Capture, target: tf.Tensor) -> tf.Tensor:

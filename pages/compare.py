@@ -13,12 +13,11 @@ import streamlit as st
 import explainers
 import imaging
 from ui.cache import content_key, session_cache
-from ui.image_choice import image_ui, intensity_ui
 from ui.kept import first_value, keep_across_pages
 from ui.map_view import Display, colour_bar_ui, overlay_png
-from ui.model_choice import ChosenModel, model_ui
+from ui.model_choice import ChosenModel
 from ui.places import Place
-from ui.prediction import Prediction, case_for, prediction_ui
+from ui.prediction import Prediction, case_ui, choices_ui, prediction_ui
 from ui.profile import phase, record
 from ui.trust import ShownMap, Subject, Thumbnails, trust_ui
 
@@ -299,23 +298,15 @@ def main() -> None:
     keep_across_pages()
     st.title("Compare attribution methods")
     st.caption("Why did the model predict this class? Each map answers in its own way; read them together.")
-    chosen = model_ui()
-    # The image and method widgets are drawn even without a usable model, so that they keep their values.
-    picked = image_ui(chosen.source.sample_kind if chosen else "photo")
-    window = intensity_ui(picked.loaded) if picked else None
-    methods = methods_ui()
+    choices = choices_ui()
+    methods = methods_ui()  # drawn even without a usable model, so that they keep their values
     seed = seed_ui()
-    if chosen is None:
-        st.info("Choose a model in the sidebar: the sidebar says what is missing.")
-        return
-    if picked is None:
-        return
-    case = case_for(chosen, picked, window)
+    case = case_ui(*choices)
     if case is None:
         return
     with phase("prediction chart"):
-        target = prediction_ui(picked, case.image, case.prediction)
-    maps_ui(chosen, case.inputs, case.image, target, methods, case.prediction, seed)
+        target = prediction_ui(case.picked, case.image, case.prediction)
+    maps_ui(case.chosen, case.inputs, case.image, target, methods, case.prediction, seed)
 
 
 main()

@@ -13,8 +13,8 @@ import streamlit as st
 import explainers
 import imaging
 from ui.cache import content_key, session_cache
-from ui.image_choice import PickedImage
-from ui.model_choice import ChosenModel
+from ui.image_choice import PickedImage, image_ui, intensity_ui
+from ui.model_choice import ChosenModel, model_ui
 from ui.profile import phase
 
 
@@ -145,3 +145,22 @@ def case_for(chosen: ChosenModel, picked: PickedImage, window: imaging.Window) -
         source.class_names(),
     )
     return Case(chosen, picked, image, inputs, prediction)
+
+
+def choices_ui() -> tuple[ChosenModel | None, PickedImage | None, imaging.Window | None]:
+    """The sidebar's model and image sections, as every page that explains an image draws them (drawn even
+    without a usable model, so that they keep their values)."""
+    chosen = model_ui()
+    picked = image_ui(chosen.source.sample_kind if chosen else "photo")
+    window = intensity_ui(picked.loaded) if picked else None
+    return chosen, picked, window
+
+
+def case_ui(chosen: ChosenModel | None, picked: PickedImage | None, window: imaging.Window | None) -> Case | None:
+    """The image through the model, or None with what is missing said on the page (or in the sidebar)."""
+    if chosen is None:
+        st.info("Choose a model in the sidebar: the sidebar says what is missing.")
+        return None
+    if picked is None:
+        return None
+    return case_for(chosen, picked, window)
