@@ -230,7 +230,7 @@ def test_four_concurrent_sessions_each_get_maps_of_their_own_image(server, tmp_p
         page = pages["chelsea"]
         # EXPLORER_SCREENSHOT=docs/screenshot.png refreshes the README picture (captions show contended times).
         page.screenshot(path=os.environ.get("EXPLORER_SCREENSHOT", str(tmp_path / "compare.png")))
-        page.locator("[data-testid='stSidebarNav'] a").filter(has_text="Model").click()
+        page.locator("[data-testid='stSidebarNav']").get_by_role("link", name="Model", exact=True).click()
         expect(page.get_by_text("CAM layer:").first).to_be_visible(timeout=60_000)
         expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible(timeout=60_000)
         model_picker = page.locator("[data-testid='stSidebar']").get_by_role("combobox", name="Model")
