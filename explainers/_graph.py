@@ -158,7 +158,9 @@ class ModelGraph:
     def __init__(self, model: keras.Model):
         if len(model.inputs) != 1 or len(model.outputs) != 1:
             raise ValueError("only models with one input and one output can be explained")
-        self.model = model
+        # A weak reference: the graphs are kept in a WeakKeyDictionary keyed by the model, and a strong one here
+        # would keep every model ever explained alive (and its compiled functions), e.g. each training run's.
+        self._model = weakref.ref(model)
         self.input_shape = tuple(model.inputs[0].shape[1:])
         self.output_size = math.prod(d or 1 for d in model.outputs[0].shape[1:])
         self._functions: dict[tuple, Callable] = {}
@@ -171,6 +173,13 @@ class ModelGraph:
         self.squashing_layer = last if self.output_activation else None
         self.default_layer = default_cam_layer(model)
         """The layer input-gradient requests without a layer are served at (see :meth:`function`)."""
+
+    @property
+    def model(self) -> keras.Model:
+        model = self._model()
+        if model is None:
+            raise RuntimeError("the model of this graph no longer exists")
+        return model
 
     @property
     def output_kind(self) -> str:

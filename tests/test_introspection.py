@@ -168,3 +168,25 @@ def test_weights_of_conv_dense_and_batch_norm_layers_are_the_layers_own():
     assert found["inner/depthwise"].kind == "depthwise" and found["inner/logits"].spatial_pattern() is None
     np.testing.assert_allclose(found["inner/bn"].effective_scale(), 2.0 / np.sqrt(3.0 + bn.epsilon))
     assert introspection.layer_weights(model, "inner/relu") is None
+
+
+def test_a_model_no_one_holds_is_freed_with_its_compiled_functions(image):
+    """The engine keeps one graph of compiled functions per model, weakly: a model the caller lets go (a training
+    run's, an uploaded one replaced by another) is freed, its functions with it."""
+    import gc
+    import weakref
+
+    import explainers
+    from explainers._graph import _GRAPHS
+
+    gc.collect()  # earlier tests' garbage first, so that only this model's graph goes below
+    model = build_three_shapes((12, 12, 3))["functional"]
+    alive = weakref.ref(model)
+    explainers.explain(model, image, "gradcam")
+    explainers.explain(model, image, "lrp")
+    introspection.record_layers(model, image, 0)
+    gc.collect()
+    before = len(_GRAPHS)
+    del model
+    gc.collect()
+    assert alive() is None and len(_GRAPHS) == before - 1

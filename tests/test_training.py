@@ -99,3 +99,16 @@ def test_two_runs_at_once_do_not_interfere(data):
         thread.join()
     for index in range(2):
         np.testing.assert_allclose(together[index], alone[index], rtol=1e-4)
+
+
+def test_a_finished_run_leaves_no_model_behind(data):
+    """Each run builds its models; once it is over only its weights (checkpoints) remain, so runs do not pile up."""
+    import gc
+
+    from explainers._graph import _GRAPHS
+
+    gc.collect()
+    before = len(_GRAPHS)
+    run = train(TrainingConfig(architecture="tiny", epochs=1, train_images=128, probes=2), data)
+    gc.collect()
+    assert len(_GRAPHS) == before and len(run.checkpoints) == 1
