@@ -5,7 +5,7 @@
                   [--methods saliency,gradcam,...] [--target INDEX] [--layer NAME] [--seed S]
                   [--metrics] --out DIR
     python cli.py visualize [--model NAME] --target INDEX [--steps N] [--seed S] --out DIR
-    python cli.py visualize [--model NAME] --layer NAME --channel K [--steps N] [--seed S] --out DIR
+    python cli.py visualize [--model NAME] [--target INDEX] --layer NAME --channel K [--steps N] [--seed S] --out DIR
     python cli.py --list-models
 
 Writes one overlay PNG per method, ``maps.npz`` (one raw float32 map per method, and the superpixels of
@@ -342,7 +342,13 @@ def parse_visualize_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--download-weights", action="store_true", help="fetch a Keras Applications model's weights if missing"
     )
-    parser.add_argument("--target", type=int, default=None, help="class index whose logit to maximise")
+    parser.add_argument(
+        "--target",
+        type=int,
+        default=None,
+        help="class index whose logit to maximise; with --layer/--channel, the class whose probability the saved "
+        "picture is checked for (the channel is what is maximised)",
+    )
     parser.add_argument("--layer", default=None, help="with --channel: the layer whose channel to excite")
     parser.add_argument("--channel", type=int, default=None, help="with --layer: the channel index")
     parser.add_argument("--steps", type=int, default=None, help="optimisation steps (default: 128)")
@@ -351,7 +357,7 @@ def parse_visualize_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if (args.layer is None) != (args.channel is None):
         parser.error("--layer and --channel go together")
-    if (args.target is None) == (args.layer is None):
+    if args.target is None and args.layer is None:
         parser.error("give --target INDEX for a class, or --layer NAME --channel K for a channel")
     if args.steps is not None and args.steps < 1:
         parser.error("--steps must be at least 1")
@@ -361,11 +367,13 @@ def parse_visualize_args(argv: list[str]) -> argparse.Namespace:
 def run_visualize(args: argparse.Namespace) -> dict:
     import explainers
     import models
-    from introspection.feature_visualization import Settings, visualize
+    from introspection.feature_visualization import Settings, predict_picture, visualize
 
     source, _ = model_source(args)
     model = source.load()
     names = source.class_names()
+    if args.target is not None and not 0 <= args.target < len(names):
+        raise CliError(f"--target {args.target} is outside 0..{len(names) - 1}")
     if args.layer is not None:
         try:
             layer = models.find_layer(model, args.layer)
@@ -377,8 +385,6 @@ def run_visualize(args: argparse.Namespace) -> dict:
         index = args.channel
     else:
         index = args.target
-        if not 0 <= index < len(names):
-            raise CliError(f"--target {index} is outside 0..{len(names) - 1}")
     settings = Settings(seed=args.seed, **({"steps": args.steps} if args.steps else {}))
     try:
         result = visualize(model, source.preprocess, index, layer=args.layer, settings=settings)
@@ -386,17 +392,17 @@ def run_visualize(args: argparse.Namespace) -> dict:
         raise CliError(str(error)) from None
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "visualization.png").write_bytes(imaging.png_bytes(result.image))
-    seen = result.image.astype(np.float32)
-    outputs = explainers.predict(
-        model, source.preprocess(seen if seen.ndim == 3 else np.repeat(seen[..., None], 3, -1))[None]
-    )[0]
+    outputs = predict_picture(model, source.preprocess, result.image)  # as the saved 8-bit file is seen
     probabilities = explainers.probabilities(model, outputs)
-    top = int(np.argmax(outputs if probabilities is None else probabilities))
+    scores = outputs if probabilities is None else probabilities
+    top = int(np.argmax(scores))
+    target = args.target
     summary = {
         "model": source.name,
-        "target_label": names[index] if args.layer is None else None,
-        "channel": args.channel,
         **result.summary(),
+        "target": target,
+        "target_label": None if target is None else names[target],
+        "target_probability": None if target is None or probabilities is None else float(probabilities[target]),
         "saved_picture_top1": {
             "index": top,
             "label": names[top],
@@ -415,7 +421,7 @@ def visualize_main(argv: list[str]) -> int:
     except (CliError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    what = summary["target_label"] or f"channel {summary['channel']} of {summary['layer']}"
+    what = f"channel {summary['channel']} of {summary['layer']}" if summary["layer"] else summary["target_label"]
     top = summary["saved_picture_top1"]
     print(
         f"{what}: objective {summary['objective_start']:.3g} -> {summary['objective_end']:.3g} in {summary['steps']} "

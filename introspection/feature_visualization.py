@@ -92,8 +92,9 @@ class Visualization:
         """What ``cli.py visualize`` writes to visualization.json."""
         return {
             "objective": "class logit" if self.layer is None else "channel mean before the layer's activation",
-            "target": self.target,
+            "target": self.target if self.layer is None else None,
             "layer": self.layer,
+            "channel": self.target if self.layer is not None else None,
             "objective_start": self.objective_start,
             "objective_end": self.objective_end,
             "steps": self.steps,

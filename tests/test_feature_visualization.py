@@ -109,6 +109,7 @@ def test_the_cli_writes_the_picture_and_its_record(tmp_path, bundled_model, bund
     assert picture.shape == (224, 224, 3) and picture.dtype == np.uint8
     record = json.loads((tmp_path / "visualization.json").read_text())
     assert record["target"] == 417 and record["target_label"] == "balloon" and record["steps"] == 12
+    assert record["channel"] is None and record["target_probability"] > 0.5
     assert record["settings"]["seed"] == 2 and record["seconds"] > 0
     assert record["objective_end"] > record["objective_start"]
     seen = bundled_source.preprocess(picture.astype(np.float32))
@@ -119,8 +120,14 @@ def test_the_cli_writes_the_picture_and_its_record(tmp_path, bundled_model, bund
     assert "no layer 'nowhere'" in capsys.readouterr().err
     assert cli.main(["visualize", "--layer", "head_relu6", "--channel", "1280", "--out", str(tmp_path)]) == 1
     assert "outside 0..1279" in capsys.readouterr().err
+    # With a channel, --target names the class the saved picture is checked for.
+    channel_run = ["visualize", "--target", "1", "--layer", "head_relu6", "--channel", "3", "--steps", "4"]
+    assert cli.main([*channel_run, "--out", str(tmp_path / "channel")]) == 0
+    record = json.loads((tmp_path / "channel" / "visualization.json").read_text())
+    assert record["layer"] == "head_relu6" and record["channel"] == 3 and record["target"] == 1
+    assert record["target_label"] == "goldfish" and 0 <= record["target_probability"] <= 1
     with pytest.raises(SystemExit):
-        cli.main(["visualize", "--target", "1", "--layer", "head_relu6", "--channel", "3", "--out", str(tmp_path)])
+        cli.main(["visualize", "--layer", "head_relu6", "--out", str(tmp_path)])
 
 
 def test_tf_keras_vis_scores_the_same_logit_and_ends_lower_in_as_many_steps(bundled_model, bundled_source):

@@ -190,3 +190,19 @@ def test_a_model_no_one_holds_is_freed_with_its_compiled_functions(image):
     del model
     gc.collect()
     assert alive() is None and len(_GRAPHS) == before - 1
+
+
+def test_a_functional_models_tiles_equal_its_sub_model(image):
+    """The issue's check: a sub-model cut at the layer (keras.Model(inputs, layer.output)) gives the same arrays."""
+    from tests.conftest import small_cnn_layers
+
+    backbone, head = small_cnn_layers(seed=4)
+    inputs = keras.Input((12, 12, 3))
+    x = inputs
+    for layer in (*backbone, *head):
+        x = layer(x)
+    model = keras.Model(inputs, x)
+    for name in ("conv1", "conv2", "pool"):
+        sub_model = keras.Model(model.inputs, model.get_layer(name).output)
+        activity = introspection.record_layers(model, image, 1, keep=(name,)).activity(name)
+        np.testing.assert_allclose(activity.activations, np.asarray(sub_model(image[None]))[0], rtol=1e-5, atol=1e-6)
