@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -14,6 +15,7 @@ import explainers
 import imaging
 from ui.cache import content_key, session_cache
 from ui.kept import first_value, keep_across_pages
+from ui.link import restore_from_link, write_link
 from ui.map_view import Display, colour_bar_ui, overlay_png
 from ui.model_choice import ChosenModel
 from ui.places import Place
@@ -192,10 +194,13 @@ def maps_ui(
     methods: list[str],
     prediction: Prediction,
     seed: int,
+    update_link: Callable[[], None],
 ) -> None:
     """Maps already computed for these settings appear at once; the rest appear as they finish; then how far
-    to trust them. A fragment: a display change reruns this function only, not the page."""
+    to trust them. A fragment: a display change reruns this function only, not the page (and the address then
+    carries the new display settings)."""
     display = display_ui()
+    update_link()
     if not methods:
         st.info("Pick at least one method in the sidebar.")
         return
@@ -296,8 +301,13 @@ def _npz(explanations: dict[str, explainers.Explanation]) -> bytes:
 
 def main() -> None:
     keep_across_pages()
+    ignored = restore_from_link()
     st.title("Compare attribution methods")
     st.caption("Why did the model predict this class? Each map answers in its own way; read them together.")
+    if ignored:
+        st.warning(
+            f"The link asked for {', '.join(ignored)}, which this app does not have.", icon=":material/link_off:"
+        )
     choices = choices_ui()
     methods = methods_ui()  # drawn even without a usable model, so that they keep their values
     seed = seed_ui()
@@ -306,7 +316,9 @@ def main() -> None:
         return
     with phase("prediction chart"):
         target = prediction_ui(case.picked, case.image, case.prediction)
-    maps_ui(case.chosen, case.inputs, case.image, target, methods, case.prediction, seed)
+    uploaded = st.session_state.get("image_source") == "Upload"
+    link = partial(write_link, case.chosen.source, uploaded, target, case.chosen.layer)
+    maps_ui(case.chosen, case.inputs, case.image, target, methods, case.prediction, seed, link)
 
 
 main()

@@ -107,6 +107,32 @@ def test_a_link_to_the_layers_page_opens_it_on_a_fresh_server_and_hover_names_a_
         expect(page.get_by_text("What the model sees in it")).to_be_visible()
 
 
+def test_a_copied_link_reopens_the_view_in_a_fresh_browser(server):
+    """The address follows the view; pasted into a new browser context (no shared session), it reopens it."""
+    from urllib.parse import parse_qs, urlparse
+
+    from playwright.sync_api import expect
+
+    with chromium() as browser:
+        first = browser.new_context(viewport=VIEWPORT).new_page()
+        first.goto(f"{server}/?methods=gradcam,saliency&sample=chelsea")
+        expect(first.locator("[data-testid='stImage'] img")).to_have_count(3, timeout=240_000)
+        box = first.locator("[data-testid='stSelectbox']").filter(has_text="Explain class")
+        box.click()
+        first.keyboard.type("lynx")
+        first.keyboard.press("Enter")
+        expect(first.get_by_text(re.compile(r"^Grad-CAM · lynx"))).to_be_visible(timeout=120_000)
+        first.wait_for_function("() => location.search.includes('target=287')", timeout=30_000)
+        link = first.url
+
+        second = browser.new_context(viewport=VIEWPORT).new_page()
+        second.goto(link)
+        expect(second.get_by_text(re.compile(r"^Grad-CAM · lynx"))).to_be_visible(timeout=240_000)
+        expect(second.get_by_text(re.compile(r"^Saliency · lynx"))).to_be_visible(timeout=240_000)
+        expect(second.get_by_text("Chelsea the cat, as the model sees it")).to_be_visible()
+        assert parse_qs(urlparse(second.url).query) == parse_qs(urlparse(link).query)
+
+
 def test_changing_the_image_mid_computation_does_not_wedge_the_app(server):
     """Switch photos twice while the maps are still computing: the last choice wins, cleanly."""
     from playwright.sync_api import expect

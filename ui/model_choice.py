@@ -17,6 +17,7 @@ import explainers
 import models
 from ui.cache import load_model
 from ui.kept import first_value
+from ui.link import LINK_LAYER, link_choice
 from ui.trained import TRAINED, trained_epoch_ui, trained_run, trained_source
 
 UPLOAD = "upload"
@@ -150,7 +151,7 @@ def layer_ui(model: keras.Model, model_name: str) -> str | None:
         paths,
         format_func=describe,
         key=key,
-        **first_value(key, index=paths.index(recommended)),
+        **first_value(key, **({"index": paths.index(recommended)} | link_choice(LINK_LAYER, paths))),
         help="★ marks the last layer with a spatial map: the most semantic, at the coarsest resolution. "
         "Earlier layers give finer but less class-specific maps. Type to search.",
     )

@@ -14,6 +14,7 @@ import explainers
 import imaging
 from ui.cache import content_key, session_cache
 from ui.image_choice import PickedImage, image_ui, intensity_ui
+from ui.link import LINK_TARGET, link_choice
 from ui.model_choice import ChosenModel, model_ui
 from ui.profile import phase
 
@@ -85,11 +86,13 @@ def target_ui(prediction: Prediction) -> int:
     rest = sorted((i for i in range(len(names)) if i not in top), key=lambda i: names[i].lower())
     # Keyed by what the labels say: a keyed selectbox whose value survives a rerun keeps showing its old
     # label, which would show a stale probability or class name after a new image or a names upload.
+    key = f"target_{content_key(prediction.outputs, np.array(names))[:12]}"
     return st.selectbox(
         "Explain class",
         top + rest,
-        key=f"target_{content_key(prediction.outputs, np.array(names))[:12]}",
+        key=key,
         format_func=lambda i: f"{names[i]} · {prediction.confidence(i)}",
+        **(link_choice(LINK_TARGET, top + rest) if key not in st.session_state else {}),
     )
 
 
