@@ -11,11 +11,12 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from imaging.dicom import is_dicom, load_dicom
 from imaging.intensity import Window, apply_window, full_range
 
 ACCEPTED_FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "WEBP", "GIF")
-FORMATS_TEXT = "PNG, JPEG, BMP, TIFF, WebP or GIF"
-IMAGE_EXTENSIONS = ("png", "jpg", "jpeg", "bmp", "tif", "tiff", "webp", "gif")
+FORMATS_TEXT = "PNG, JPEG, BMP, TIFF, WebP, GIF or DICOM"
+IMAGE_EXTENSIONS = ("png", "jpg", "jpeg", "bmp", "tif", "tiff", "webp", "gif", "dcm")
 EXIF_ORIENTATION = 0x0112
 _DEEP_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 MAX_PIXELS = 50_000_000  # decompression-bomb guard: a 7000x7000 photo is fine, 30000x30000 is not
@@ -39,6 +40,8 @@ class LoadedImage:
     original_mode: str
     bit_depth: int = 8
     notes: tuple[str, ...] = ()
+    window_presets: tuple[tuple[str, Window], ...] = ()
+    """Windows the file itself names (a DICOM file's WindowCenter/Width); the first is the default."""
 
     @property
     def grayscale(self) -> bool:
@@ -46,7 +49,10 @@ class LoadedImage:
 
     @property
     def default_window(self) -> Window:
-        """8-bit images as stored; deeper ones from their darkest to their brightest value."""
+        """The file's own window if it names one; else 8-bit images as stored, deeper ones from their darkest to
+        their brightest value."""
+        if self.window_presets:
+            return self.window_presets[0][1]
         return Window(0.0, 255.0) if self.bit_depth == 8 else full_range(self.values)
 
     @property
@@ -138,6 +144,14 @@ def _stored_values(image: Image.Image, notes: list[str]) -> tuple[np.ndarray, in
     return np.asarray(image.convert("RGB"), np.float32), 8
 
 
+def _check_pixels(width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        limit = MAX_PIXELS // 1_000_000
+        raise ImageError(f"The image is {width}x{height} pixels; the limit is {limit} megapixels.")
+    if width < 1 or height < 1:
+        raise ImageError("The image has no pixels.")
+
+
 def load_image(data: bytes) -> LoadedImage:
     """Decode ``data``: EXIF orientation applied, alpha flattened, stored values kept (see :class:`LoadedImage`).
 
@@ -145,18 +159,18 @@ def load_image(data: bytes) -> LoadedImage:
     that is larger than :data:`MAX_IMAGE_BYTES`, or that decodes to more than :data:`MAX_PIXELS` pixels.
     """
     check_image_size(len(data))
+    if is_dicom(data):
+        values, bit_depth, notes, windows, modality = load_dicom(data, ImageError, MAX_PIXELS)
+        _check_pixels(values.shape[1], values.shape[0])
+        presets = tuple((label, Window(low, high)) for label, (low, high) in windows if high > low)
+        return LoadedImage(values, "DICOM", modality or "DICOM", bit_depth, notes, presets)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             if image.format not in ACCEPTED_FORMATS:
                 raise ImageError(f"{image.format} images are not supported; use {FORMATS_TEXT}.")
-            width, height = image.size
-            if width * height > MAX_PIXELS:
-                limit = MAX_PIXELS // 1_000_000
-                raise ImageError(f"The image is {width}x{height} pixels; the limit is {limit} megapixels.")
-            if width < 1 or height < 1:
-                raise ImageError("The image has no pixels.")
+            _check_pixels(*image.size)
             image_format, original_mode = image.format, image.mode
             notes: list[str] = []
             if getattr(image, "n_frames", 1) > 1:
