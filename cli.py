@@ -1,7 +1,8 @@
 """Explain an image from the shell with the same engine as the app.
 
     python cli.py IMAGE [--model NAME | --model FILE.keras|FILE.h5 [--preprocessing PRESET]
-                  [--class-names FILE.json|FILE.txt]] [--window LOW,HIGH | --percentiles LOW,HIGH]
+                  [--class-names FILE.json|FILE.txt]]
+                  [--window LOW,HIGH | --percentiles LOW,HIGH | --dicom-window N]
                   [--methods saliency,gradcam,...] [--target INDEX] [--layer NAME] [--seed S]
                   [--metrics] --out DIR
     python cli.py visualize [--model NAME] --target INDEX [--steps N] [--seed S] --out DIR
@@ -63,6 +64,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     window = parser.add_mutually_exclusive_group()
     window.add_argument("--window", default=None, help="LOW,HIGH stored values shown as 0..255 (16-bit images)")
     window.add_argument("--percentiles", default=None, help="LOW,HIGH percentiles to clip, e.g. 0.5,99.5")
+    window.add_argument(
+        "--dicom-window",
+        type=int,
+        default=None,
+        metavar="N",
+        help="the DICOM file's window preset N (1 = its first WindowCenter/Width, the default for DICOM)",
+    )
     parser.add_argument(
         "--methods",
         default=None,
@@ -111,6 +119,13 @@ def window_for(loaded: imaging.LoadedImage, args: argparse.Namespace) -> imaging
     try:
         if args.window:
             return imaging.Window(*_pair(args.window, "--window"))
+        if args.dicom_window is not None:
+            presets = loaded.window_presets
+            if not presets:
+                raise CliError("--dicom-window: this image names no window of its own (DICOM WindowCenter/Width)")
+            if not 1 <= args.dicom_window <= len(presets):
+                raise CliError(f"--dicom-window takes 1..{len(presets)} for this file")
+            return presets[args.dicom_window - 1][1]
         if args.percentiles:
             low, high = _pair(args.percentiles, "--percentiles")
             if not 0 <= low < high <= 100:

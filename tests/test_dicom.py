@@ -118,3 +118,24 @@ def test_a_frame_too_large_is_refused_before_it_is_decoded(monkeypatch):
     monkeypatch.setattr(imaging.io, "MAX_PIXELS", 100)
     with pytest.raises(imaging.ImageError, match="128x128 pixels"):
         imaging.load_image(dicom_bytes("CT_small.dcm"))
+
+
+def test_the_files_windows_are_offered_in_the_sidebar_and_the_cli(bundled_model, tmp_path):
+    data = dicom_bytes("CT_small.dcm", WindowCenter=[40, 300], WindowWidth=[400, 1500])
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.session_state["methods"] = ["gradcam"]
+    at.run()
+    at.radio(key="image_source").set_value("Upload").run()
+    at.file_uploader(key="upload").upload("scan.dcm", data, "application/dicom").run()
+    mode = next(radio for radio in at.radio if radio.key and radio.key.startswith("intensity_"))
+    assert mode.value == "preset_0" and mode.options[:2] == ["file window 1: -160..240", "file window 2: -450..1050"]
+    before = at.session_state["_cache_results"].bytes
+    mode.set_value("preset_1").run()
+    assert_clean(at)
+    assert at.session_state["_cache_results"].bytes > before, "another window, another input"
+
+    scan = tmp_path / "scan.dcm"
+    scan.write_bytes(data)
+    assert cli.main([str(scan), "--methods", "gradcam", "--dicom-window", "2", "--out", str(tmp_path / "out")]) == 0
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["window"] == [-450.0, 1050.0]
+    assert cli.main([str(scan), "--methods", "gradcam", "--dicom-window", "3", "--out", str(tmp_path / "x")]) == 1

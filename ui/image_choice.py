@@ -95,9 +95,15 @@ def intensity_ui(loaded: imaging.LoadedImage) -> imaging.Window:
     full = imaging.full_range(loaded.values)
     with st.sidebar.expander("Intensity window", expanded=loaded.bit_depth > 8):
         st.caption(f"{loaded.bit_depth}-bit values {full.low:g}..{full.high:g}; the window maps to 0..255.")
-        mode = st.radio("Map", list(INTENSITY_MODES), format_func=INTENSITY_MODES.get, key=f"intensity_{image_id}")
+        # The file's own windows (a DICOM file's WindowCenter/Width) come first; the first is the default.
+        presets = {f"preset_{index}": preset for index, preset in enumerate(loaded.window_presets)}
+        modes = {key: f"{label}: {window.low:g}..{window.high:g}" for key, (label, window) in presets.items()}
+        modes |= INTENSITY_MODES
+        mode = st.radio("Map", list(modes), format_func=modes.get, key=f"intensity_{image_id}")
+        if mode in presets:
+            return presets[mode][1]
         if mode == "full":
-            return loaded.default_window
+            return imaging.Window(0.0, 255.0) if loaded.bit_depth == 8 else full
         if mode == "percentile":
             key = f"percentiles_{image_id}"
             low, high = st.slider(
