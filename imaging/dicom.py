@@ -51,7 +51,7 @@ def _windows(dataset, values: np.ndarray) -> list[tuple[str, tuple[float, float]
 
 
 def load_dicom(data: bytes, image_error: type[Exception], max_pixels: int):
-    """Decode a DICOM file into the loader's (values, bit depth, notes, window presets).
+    """Decode a DICOM file into the loader's (values, bit depth, notes, window presets, modality).
 
     ``values`` are float32 (H, W, 1) or (H, W, 3) after the modality LUT (e.g. Hounsfield units for CT), with
     MONOCHROME1 inverted so that high values are bright; a multi-frame file gives its first frame. Raises
