@@ -4,7 +4,7 @@
                   [--class-names FILE.json|FILE.txt]]
                   [--window LOW,HIGH | --percentiles LOW,HIGH | --dicom-window N]
                   [--methods saliency,gradcam,...] [--target INDEX] [--layer NAME] [--seed S]
-                  [--metrics] --out DIR
+                  [--metrics] [--out DIR] [--report FILE.html|FILE.pdf]
     python cli.py visualize [--model NAME] --target INDEX [--steps N] [--seed S] --out DIR
     python cli.py visualize [--model NAME] [--target INDEX] --layer NAME --channel K [--steps N] [--seed S] --out DIR
     python cli.py --list-models
@@ -18,6 +18,11 @@ With ``--metrics``, each map also gets its deletion and insertion AUCs
 beside a random order's, and the model-randomisation check; the curves go into ``maps.npz``
 (``<method>_deletion``, ``<method>_insertion``, ``random_deletion``, ``random_insertion``) and the
 methods' agreement into ``summary.json``.
+
+``--report`` writes the same view as one self-contained HTML file or an A4 PDF: the image as the model saw it
+and its intensity window, the model (with a model file's SHA-256), the top-5 chart, every map with its colour
+bar, caption, description and "can mislead" note, and the trust numbers where ``--metrics`` measured them.
+``--out``, ``--report`` or both must be given.
 
 ``visualize`` optimises an input that the model takes for class INDEX (its logit), or that excites one channel of
 a layer (its mean activation), and writes ``visualization.png`` (8-bit, RGB or gray, at the model's input size)
@@ -89,12 +94,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="measure each map: deletion/insertion AUCs against a random order, the randomisation check, agreement",
     )
-    parser.add_argument("--out", type=Path, help="output folder")
+    parser.add_argument("--out", type=Path, help="output folder: a PNG per map, maps.npz, summary.json")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        metavar="FILE.html|FILE.pdf",
+        help="write a report of the view: self-contained HTML (opens offline) or an A4 PDF",
+    )
     parser.add_argument("--list-models", action="store_true", help="print the models and exit")
     args = parser.parse_args(argv)
-    if not args.list_models and (args.image is None or args.out is None):
-        parser.error("IMAGE and --out are required (or use --list-models)")
+    if not args.list_models and (args.image is None or (args.out is None and args.report is None)):
+        parser.error("IMAGE and --out or --report are required (or use --list-models)")
+    if args.report is not None and report_format(args.report) is None:
+        parser.error(f"--report takes a .html or .pdf file name (got {args.report.name!r})")
     return args
+
+
+REPORT_SUFFIXES = {".html": "html", ".htm": "html", ".pdf": "pdf"}
+
+
+def report_format(path: Path) -> str | None:
+    return REPORT_SUFFIXES.get(path.suffix.lower())
 
 
 def list_models() -> None:
@@ -226,7 +247,6 @@ def run(args: argparse.Namespace) -> dict:
     except ValueError as error:
         raise CliError(str(error)) from None
 
-    args.out.mkdir(parents=True, exist_ok=True)
     ranked = outputs if probabilities is None else probabilities
     top = np.argsort(ranked)[::-1][:5]
     summary = {
@@ -249,28 +269,33 @@ def run(args: argparse.Namespace) -> dict:
         ],
         "maps": [],
     }
-    maps, chance = {}, None
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+    maps, chance, measured = {}, None, {}
     if args.metrics:
         import metrics
 
         target = int(np.argmax(outputs)) if args.target is None else args.target
         chance = metrics.random_curves(model, inputs, target, source.black_image(), seed=args.seed)
         maps["random_deletion"], maps["random_insertion"] = chance.deletion, chance.insertion
+    done = []
     for explanation in explanations:
+        done.append(explanation)
         info, method = explanation.info, explanation.method
         maps[method] = explanation.attribution
         if explanation.segments is not None:
             maps[f"{method}_segments"] = explanation.segments
         label = names[explanation.target]
-        (args.out / f"{method}.png").write_bytes(
-            imaging.map_figure_png(
-                image,
-                explanation.attribution,
-                signed=info.signed,
-                title=f"{info.label} · {label}",
-                caption=f"{source.name} · {explanation.elapsed_s:.2f} s",
+        if args.out is not None:
+            (args.out / f"{method}.png").write_bytes(
+                imaging.map_figure_png(
+                    image,
+                    explanation.attribution,
+                    signed=info.signed,
+                    title=f"{info.label} · {label}",
+                    caption=f"{source.name} · {explanation.elapsed_s:.2f} s",
+                )
             )
-        )
         summary["maps"].append(
             {
                 "method": method,
@@ -290,28 +315,54 @@ def run(args: argparse.Namespace) -> dict:
             }
         )
         if chance is not None:
-            summary["maps"][-1] |= measure(model, inputs, explanation, source.black_image(), args.seed, chance, maps)
+            measured[method] = measure(model, inputs, explanation, source.black_image(), args.seed)
+            summary["maps"][-1] |= measurement_summary(*measured[method], chance)
+            maps[f"{method}_deletion"] = measured[method][0].deletion
+            maps[f"{method}_insertion"] = measured[method][0].insertion
     summary["maps"].sort(key=lambda entry: methods.index(entry["method"]))
     if args.metrics:
         summary["agreement"] = agreement_summary({m: maps[m] for m in methods})
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **maps)
-    (args.out / "maps.npz").write_bytes(buffer.getvalue())
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=2, default=_plain) + "\n")
+    if args.out is not None:
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **maps)
+        (args.out / "maps.npz").write_bytes(buffer.getvalue())
+        (args.out / "summary.json").write_text(json.dumps(summary, indent=2, default=_plain) + "\n")
+    if args.report is not None:
+        import reports
+
+        done.sort(key=lambda explanation: methods.index(explanation.method))
+        prediction = explainers.Prediction(kind, outputs, probabilities, names)
+        report = reports.compose(
+            model=reports.ModelFacts.of(source, kind, next((e.layer for e in done if e.layer), None), guess),
+            image=reports.ImageFacts.of(loaded, Path(args.image).name, window, image),
+            prediction=prediction,
+            target=prediction.ranked()[0] if args.target is None else args.target,
+            explanations=done,
+            faithfulness={m: curves for m, (curves, _) in measured.items()},
+            chance=chance,
+            randomization={m: check for m, (_, check) in measured.items()},
+        )
+        data = reports.render(report, report_format(args.report))
+        try:
+            args.report.write_bytes(data)
+        except OSError as error:
+            raise CliError(f"cannot write {args.report}: {error.strerror or error}") from None
     return summary
 
 
-def measure(model, inputs, explanation, black: np.ndarray, seed: int, chance, arrays: dict[str, np.ndarray]) -> dict:
-    """The trust metrics of one map for ``summary.json``, beside the random order's ``chance`` curves.
-
-    Its deletion and insertion curves go to ``arrays`` (saved in ``maps.npz``).
-    """
+def measure(model, inputs, explanation, black: np.ndarray, seed: int):
+    """One map's deletion/insertion curves and its randomisation check."""
     import metrics
 
     faithful = metrics.curves(model, inputs, explanation.attribution, explanation.target, black, seed=seed)
-    arrays[f"{explanation.method}_deletion"] = faithful.deletion
-    arrays[f"{explanation.method}_insertion"] = faithful.insertion
     check = metrics.randomization_check(model, inputs, explanation, baseline=black, seed=seed)
+    return faithful, check
+
+
+def measurement_summary(faithful, check, chance) -> dict:
+    """The trust metrics of one map for ``summary.json``, beside the random order's ``chance`` curves."""
+    import metrics
+
     return {
         "deletion_auc": faithful.deletion_auc,
         "insertion_auc": faithful.insertion_auc,
@@ -463,7 +514,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     for entry in summary["maps"]:
-        print(f"{entry['method']}: {entry['target_label']} in {entry['elapsed_s']:.2f} s -> {args.out / entry['file']}")
+        saved = f" -> {args.out / entry['file']}" if args.out is not None else ""
+        print(f"{entry['method']}: {entry['target_label']} in {entry['elapsed_s']:.2f} s{saved}")
         if entry["reliability"] is not None:
             print(f"  reproducibility (split-half) {entry['reliability']:.2f} over {entry['passes']} samples")
         if "deletion_auc" in entry:
@@ -476,6 +528,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"better), insertion AUC {entry['insertion_auc']:.3f} (random {entry['random_insertion_auc']:.3f}, "
                 f"higher is better); randomisation check {verdict}"
             )
+    if args.report is not None:
+        print(f"report -> {args.report}")
     return 0
 
 

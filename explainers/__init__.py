@@ -23,6 +23,7 @@ import tensorflow as tf
 
 from explainers._base import FAMILIES, Explanation, Method, MethodInfo, Request, SinglePassMethod
 from explainers._graph import DEFAULT_MEMORY_BUDGET_BYTES, OUTPUT_KINDS, graph_for
+from explainers._prediction import CHART_TITLES, Prediction, caption
 from explainers._reliability import pearson, spearman_brown, split_half_reliability
 from explainers._rules import COMPOSITES
 from explainers.deeplift import DeepLift
@@ -46,6 +47,7 @@ from explainers.vargrad import VarGrad
 from models.layers import default_cam_layer, find_layer
 
 __all__ = [
+    "CHART_TITLES",
     "DEFAULT_MEMORY_BUDGET_BYTES",
     "DEFAULT_METHODS",
     "FAMILIES",
@@ -54,7 +56,9 @@ __all__ = [
     "OUTPUT_KINDS",
     "Explanation",
     "MethodInfo",
+    "Prediction",
     "batch_size",
+    "caption",
     "compute_device",
     "estimated_passes",
     "explain",

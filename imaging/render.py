@@ -9,6 +9,7 @@ millisecond at 224x224); the Matplotlib figure with its colour bar and caption i
 
 from __future__ import annotations
 
+import html
 import io
 import textwrap
 from dataclasses import dataclass
@@ -134,6 +135,34 @@ def channel_tiles(maps: np.ndarray, colormap: str = COLORMAPS[0], joint: bool = 
     return tiles
 
 
+@dataclass(frozen=True)
+class Display:
+    """How maps are drawn: the same for every map on a page, its trust thumbnails and its report."""
+
+    colormap: str = COLORMAPS[0]
+    opacity: float = 0.5
+    normalisation: str = "percentile"
+    outlines: bool = True
+    """Draw the superpixels of the methods that work on them (LIME, Kernel SHAP)."""
+
+
+def overlay_png(
+    image: np.ndarray, attribution: np.ndarray, signed: bool, display: Display, segments: np.ndarray | None = None
+) -> bytes:
+    """The map over the image as ``display`` says, with superpixel outlines where it has segments, as PNG."""
+    rgb = map_overlay(
+        image,
+        attribution,
+        signed=signed,
+        colormap=display.colormap,
+        opacity=display.opacity,
+        normalisation=display.normalisation,
+    )
+    if display.outlines and segments is not None:
+        rgb = outlined(rgb, segments)
+    return png_bytes(rgb)
+
+
 def png_bytes(rgb: np.ndarray) -> bytes:
     """Encode uint8 RGB (H, W, 3), or gray (H, W), as PNG, at fast compression: pictures are redrawn on every
     display change."""
@@ -178,6 +207,27 @@ def colour_bar(
     picks = np.rint(np.linspace(0, _LEVELS - 1, stops)).astype(int)
     colours = tuple("#{:02x}{:02x}{:02x}".format(*np.rint(table[i]).astype(int)) for i in picks)
     return ColourBar(colours, -scale if signed else 0.0, scale, signed)
+
+
+def scale_number(value: float) -> str:
+    """A colour bar's tick: two significant digits, a true minus sign."""
+    return "0" if value == 0 else f"{value:.2g}".replace("-", "−")
+
+
+def colour_bar_html(bar: ColourBar) -> str:
+    """The colour scale as a CSS gradient with its three values and label: no picture, no script (the page and the
+    HTML report draw it alike)."""
+    middle = 0.0 if bar.signed else bar.high / 2
+    ticks = "".join(f"<span>{scale_number(v)}</span>" for v in (bar.low, middle, bar.high))
+    return (
+        '<div style="margin:-0.6rem 0 0.3rem 0" role="img" '
+        f'aria-label="colour scale from {scale_number(bar.low)} to {scale_number(bar.high)}">'
+        f'<div style="height:0.6rem;border-radius:2px;background:linear-gradient(to right,{",".join(bar.colours)})">'
+        "</div>"
+        f'<div style="display:flex;justify-content:space-between;font-size:0.72rem;opacity:0.75">{ticks}</div>'
+        f'<div style="text-align:center;font-size:0.72rem;opacity:0.75">{html.escape(bar.label)}</div>'
+        "</div>"
+    )
 
 
 def map_figure_png(

@@ -30,6 +30,7 @@ from metrics.randomization import (
     randomize_layers,
     stage_count,
 )
+from metrics.readings import faithfulness_table, faithfulness_text, randomization_text, reproducibility_text
 from metrics.reliability import RELIABILITY, spearman_brown, split_half_reliability
 from metrics.similarity import spearman, ssim
 
@@ -49,11 +50,15 @@ __all__ = [
     "blurred",
     "cascading_stages",
     "curves",
+    "faithfulness_table",
+    "faithfulness_text",
     "pixel_order",
     "private_copy",
     "random_curves",
     "randomization_check",
+    "randomization_text",
     "randomize_layers",
+    "reproducibility_text",
     "spearman",
     "spearman_brown",
     "split_half_reliability",

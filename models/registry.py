@@ -42,6 +42,8 @@ class ModelSource:
     """None when the model can be loaded here; otherwise why not and what to do."""
     download: Callable[[], None] | None = None
     """Fetches what an unavailable model lacks, when the machine is online (raises with the reason if not)."""
+    file_sha256: str | None = None
+    """For a model read from a file: the file's SHA-256, which names exactly what was explained."""
 
     def black_image(self) -> np.ndarray:
         """A black image in the model's input space: the Integrated Gradients baseline."""
@@ -158,6 +160,7 @@ def uploaded_source(file: ModelFile, preset: str, class_names: tuple[str, ...] |
         preprocessing=f"{chosen.label}: {chosen.description}",
         group="Your model",
         sample_kind="photo" if channels == 3 else "fashion-mnist",
+        file_sha256=file.digest,
     )
 
 

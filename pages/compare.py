@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,11 +15,11 @@ import imaging
 from ui.cache import content_key, session_cache
 from ui.kept import first_value, keep_across_pages
 from ui.link import restore_from_link, write_link
-from ui.map_view import Display, colour_bar_ui, overlay_png
-from ui.model_choice import ChosenModel
+from ui.map_view import colour_bar_ui
 from ui.places import Place
-from ui.prediction import Prediction, case_ui, choices_ui, prediction_ui
+from ui.prediction import Case, case_ui, choices_ui, prediction_ui
 from ui.profile import phase, record
+from ui.report import take_away_ui
 from ui.trust import ShownMap, Subject, Thumbnails, trust_ui
 
 MAPS_PER_ROW = 4
@@ -61,7 +60,7 @@ def seed_ui() -> int:
     )
 
 
-def display_ui() -> Display:
+def display_ui() -> imaging.Display:
     """How the maps are drawn, next to them: changing it redraws only the maps (they are a fragment)."""
     with st.popover("Display", icon=":material/palette:"):
         colormap = st.radio(  # one click, no drop-down to open and close
@@ -81,29 +80,7 @@ def display_ui() -> Display:
             **first_value("outlines", value=True),
             help="LIME and Kernel SHAP give each superpixel one value: the outlines show the segments they used.",
         )
-    return Display(colormap, opacity, normalisation, outlines)
-
-
-def caption_for(explanation: explainers.Explanation, class_name: str, confidence: str) -> str:
-    explained = "its logit" if explanation.score_kind == "logit" else "the model output"
-    parts = [
-        f"{class_name} ({confidence}), {explained}",
-        f"{explanation.elapsed_s:.2f} s, {explanation.passes} passes",
-    ]
-    if explanation.layer:
-        parts.append(f"layer {explanation.layer}")
-    if explanation.completeness_relative is not None:
-        steps = explanation.options.get("steps")
-        parts.append(
-            f"completeness error {explanation.completeness_relative:.1%}" + (f" ({steps} steps)" if steps else "")
-        )
-    if explanation.options.get("composite"):
-        parts.append(f"rules {explainers.LRP_COMPOSITES[explanation.options['composite']]}")
-    if explanation.options.get("gradient_at"):
-        parts.append("plain gradient at " + ", ".join(explanation.options["gradient_at"]))
-    if explanation.reliability is not None:
-        parts.append(f"reproducibility {explanation.reliability:.2f} (split-half)")
-    return " · ".join(parts)
+    return imaging.Display(colormap, opacity, normalisation, outlines)
 
 
 @dataclass(frozen=True)
@@ -125,13 +102,18 @@ def map_slots(methods: list[str], cleared: set[str]) -> dict[str, MapSlot]:
     return slots
 
 
-def map_picture(key: tuple, explanation: explainers.Explanation, image: np.ndarray, display: Display) -> bytes:
+def map_picture(key: tuple, explanation: explainers.Explanation, image: np.ndarray, display: imaging.Display) -> bytes:
     """The map over the image as PNG bytes, kept per map and display setting."""
     with phase(f"render {explanation.method}"):
         return session_cache("pictures").get_or_compute(
             (key, display),
             partial(
-                overlay_png, image, explanation.attribution, explanation.info.signed, display, explanation.segments
+                imaging.overlay_png,
+                image,
+                explanation.attribution,
+                explanation.info.signed,
+                display,
+                explanation.segments,
             ),
         )
 
@@ -147,10 +129,10 @@ def map_ui(
     image: np.ndarray,
     class_name: str,
     confidence: str,
-    display: Display,
+    display: imaging.Display,
 ) -> None:
     info = explanation.info
-    caption = caption_for(explanation, class_name, confidence)
+    caption = explainers.caption(explanation, class_name, confidence)
     with place.area():
         st.markdown(f"**{info.label}** · {class_name}")
         st.image(picture, caption=info.description, width="stretch", output_format="PNG")  # sent as drawn
@@ -186,16 +168,7 @@ def map_ui(
 
 
 @st.fragment
-def maps_ui(
-    chosen: ChosenModel,
-    inputs: np.ndarray,
-    image: np.ndarray,
-    target: int,
-    methods: list[str],
-    prediction: Prediction,
-    seed: int,
-    update_link: Callable[[], None],
-) -> None:
+def maps_ui(case: Case, target: int, methods: list[str], seed: int, update_link: Callable[[], None]) -> None:
     """Maps already computed for these settings appear at once; the rest appear as they finish; then how far
     to trust them. A fragment: a display change reruns this function only, not the page (and the address then
     carries the new display settings)."""
@@ -204,7 +177,8 @@ def maps_ui(
     if not methods:
         st.info("Pick at least one method in the sidebar.")
         return
-    model, source, layer = chosen.model, chosen.source, chosen.layer
+    model, source, layer = case.chosen.model, case.chosen.source, case.chosen.layer
+    inputs, image, prediction = case.inputs, case.image, case.prediction
     class_name, confidence = prediction.names[target], prediction.confidence(target)
     results = session_cache("results")
     image_key = content_key(inputs)
@@ -273,30 +247,14 @@ def maps_ui(
             map_ui(slots[explanation.method].picture, picture, explanation, image, class_name, confidence, display)
             waited_since, cpu_since = time.time(), time.process_time()
     with below_maps.area():
-        st.download_button(
-            "Download raw maps (.npz)",
-            partial(_npz, explanations),
-            file_name=f"maps-{target}.npz",
-            mime="application/octet-stream",
-            key="download_npz",
-            icon=":material/download:",
-            on_click="ignore",
-        )
         with phase("trust section"):
-            trust_ui(
+            measured = trust_ui(
                 Subject(model, source.name, inputs, image_key, target, source.black_image(), seed),
                 {m: ShownMap(key_of(m), explanation) for m, explanation in explanations.items()},
                 {m: slots[m].trust for m in explanations},
                 Thumbnails(image, display),
             )
-
-
-def _npz(explanations: dict[str, explainers.Explanation]) -> bytes:
-    buffer = io.BytesIO()
-    arrays = {method: e.attribution for method, e in explanations.items()}
-    arrays |= {f"{method}_segments": e.segments for method, e in explanations.items() if e.segments is not None}
-    np.savez_compressed(buffer, **arrays)
-    return buffer.getvalue()
+        take_away_ui(case, target, explanations, unavailable, display, measured)
 
 
 def main() -> None:
@@ -318,7 +276,7 @@ def main() -> None:
         target = prediction_ui(case.picked, case.image, case.prediction)
     uploaded = st.session_state.get("image_source") == "Upload"
     link = partial(write_link, case.chosen.source, uploaded, target, case.chosen.layer)
-    maps_ui(case.chosen, case.inputs, case.image, target, methods, case.prediction, seed, link)
+    maps_ui(case, target, methods, seed, link)
 
 
 main()

@@ -23,7 +23,7 @@ from ui.layer_charts import (
     units_chart,
 )
 from ui.model_choice import ChosenModel
-from ui.prediction import Case, Prediction, case_ui, choices_ui, prediction_ui, predictions_chart
+from ui.prediction import Case, case_ui, choices_ui, prediction_ui, predictions_chart
 from ui.profile import phase
 
 TILES_PER_PAGE = 48
@@ -301,7 +301,7 @@ def visualization_result_ui(case: Case, result: introspection.Visualization, wha
             f"Objective **{result.objective_start:.3g} → {result.objective_end:.3g}** {verb} {result.steps} steps, "
             f"{result.seconds:.1f} s (on the saved 8-bit picture, untransformed)."
         )
-        prediction = Prediction(
+        prediction = explainers.Prediction(
             case.prediction.kind, outputs, explainers.probabilities(model, outputs), case.prediction.names
         )
         st.altair_chart(predictions_chart(prediction).properties(title="What the model sees in it"), width="stretch")

@@ -6,9 +6,11 @@ cd "$(dirname "$0")/.."
 scripts/venv.sh requirements-dev.txt
 
 # Test-only Debian packages: Chromium for the real-browser test (Playwright downloads no browser
-# here) and the Fashion-MNIST test split, against which the bundled model's accuracy is checked.
+# here), the Fashion-MNIST test split, against which the bundled model's accuracy is checked, and
+# poppler-utils (pdftoppm, pdftotext), which renders the PDF reports' pages in the tests.
 packages=()
 command -v chromium >/dev/null 2>&1 || packages+=(chromium)
+command -v pdftoppm >/dev/null 2>&1 || packages+=(poppler-utils)
 [ -d /usr/share/datasets/fashion-mnist ] || packages+=(dataset-fashion-mnist)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "Installing Debian packages for the tests: ${packages[*]}..."

@@ -56,6 +56,7 @@ def test_sample_image_shows_predictions_and_four_maps(app):
     assert len(map_images(at)) == 4
     labels = [button.proto.label for button in at.get("download_button")]
     assert labels.count("Download PNG") == 4 and "Download raw maps (.npz)" in labels
+    assert {"Download report (HTML)", "Download report (PDF)"} <= set(labels)
     assert at.get("vega_lite_chart"), "the top-5 chart is missing"
     captions = " ".join(c.value for c in at.caption)
     assert "Can mislead" in captions

@@ -133,6 +133,61 @@ def test_a_copied_link_reopens_the_view_in_a_fresh_browser(server):
         assert parse_qs(urlparse(second.url).query) == parse_qs(urlparse(link).query)
 
 
+def open_offline(browser, path: Path) -> tuple:
+    """``path`` in a browser context with no network: every request but the file itself is refused and recorded."""
+    context = browser.new_context(viewport=VIEWPORT, offline=True)
+    requests: list[str] = []
+    context.on("request", lambda request: requests.append(request.url))
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
+    page = context.new_page()
+    page.goto(path.as_uri())
+    return page, requests
+
+
+ALL_PICTURES_DRAWN = "() => [...document.images].every(image => image.complete && image.naturalWidth > 0)"
+
+
+def test_the_report_downloads_and_opens_offline_with_the_network_blocked(server, bundled_model, tmp_path):
+    """The default view's report, downloaded from the page as HTML and as PDF; the HTML, and a DICOM case's, open
+    with the network blocked, every picture drawn and no request made."""
+    import subprocess
+
+    from playwright.sync_api import expect
+
+    import cli
+    from tests.test_dicom import PHI, dicom_bytes
+
+    with chromium() as browser:
+        page = open_app(browser, server)
+        downloaded = {}
+        for format in ("HTML", "PDF"):
+            with page.expect_download(timeout=120_000) as download:
+                page.get_by_role("button", name=f"Download report ({format})").click()
+            downloaded[format] = tmp_path / download.value.suggested_filename
+            download.value.save_as(downloaded[format])
+        assert downloaded["HTML"].name == "explanation-report-espresso.html"
+        pdf_text = subprocess.run(["pdftotext", str(downloaded["PDF"]), "-"], capture_output=True, text=True).stdout
+        assert "Why the model predicted espresso" in pdf_text and "Integrated Gradients" in pdf_text
+
+        report, requests = open_offline(browser, downloaded["HTML"])
+        expect(report.get_by_role("heading", name=re.compile(r"^Why the model predicted espresso"))).to_be_visible()
+        for method in ("Saliency", "SmoothGrad", "Grad-CAM", "Integrated Gradients"):
+            expect(report.get_by_role("heading", name=f"{method} · espresso")).to_be_visible()
+        expect(report.locator("img")).to_have_count(5)  # the image as the model saw it, and four maps
+        assert report.evaluate(ALL_PICTURES_DRAWN)
+        assert requests == [downloaded["HTML"].as_uri()]
+
+        scan = tmp_path / "scan.dcm"
+        scan.write_bytes(dicom_bytes("CT_small.dcm", **PHI))
+        assert cli.main([str(scan), "--methods", "gradcam,saliency", "--report", str(tmp_path / "case.html")]) == 0
+        case, requests = open_offline(browser, tmp_path / "case.html")
+        expect(case.get_by_text("patient-identifying DICOM attributes were dropped")).to_be_visible()
+        expect(case.locator("img")).to_have_count(3)
+        assert case.evaluate(ALL_PICTURES_DRAWN)
+        assert requests == [(tmp_path / "case.html").as_uri()]
+        assert not any(value in case.content() for value in PHI.values())
+
+
 def test_changing_the_image_mid_computation_does_not_wedge_the_app(server):
     """Switch photos twice while the maps are still computing: the last choice wins, cleanly."""
     from playwright.sync_api import expect

@@ -12,6 +12,7 @@ import streamlit as st
 
 import explainers
 import imaging
+from explainers import Prediction
 from ui.cache import content_key, session_cache
 from ui.image_choice import PickedImage, image_ui, intensity_ui
 from ui.link import LINK_TARGET, link_choice
@@ -19,45 +20,8 @@ from ui.model_choice import ChosenModel, model_ui
 from ui.profile import phase
 
 
-@dataclass(frozen=True)
-class Prediction:
-    kind: str
-    """A key of ``explainers.OUTPUT_KINDS``: the chart and the target picker adapt to it."""
-    outputs: np.ndarray
-    probabilities: np.ndarray | None
-    """None when the single output is a score, not a probability."""
-    names: tuple[str, ...]
-
-    def confidence(self, index: int) -> str:
-        if self.probabilities is None:
-            return f"score {self.outputs[index]:.3g}"
-        return f"{self.probabilities[index]:.1%}"
-
-    def ranked(self) -> list[int]:
-        values = self.outputs if self.probabilities is None else self.probabilities
-        return [int(i) for i in np.argsort(values)[::-1]]
-
-
-CHART_TITLES = {
-    "softmax": "Top-5 predictions",
-    "logits": "Top-5 predictions (softmax of the model's logits)",
-    "multilabel": "Top-5 labels (each probability on its own; they need not sum to 100%)",
-    "binary": "Binary prediction (one sigmoid output)",
-    "score": "Model output (a score, not a probability)",
-}
-
-
 def predictions_chart(prediction: Prediction) -> alt.Chart:
-    if prediction.kind == "binary":
-        positive = float(prediction.probabilities[0])
-        name = prediction.names[0]
-        rows, values = [name, f"not {name}"], [positive, 1.0 - positive]
-    elif prediction.kind == "score":
-        rows, values = [prediction.names[0]], [float(prediction.outputs[0])]
-    else:
-        top = prediction.ranked()[:5]
-        rows, values = [prediction.names[i] for i in top], [float(prediction.probabilities[i]) for i in top]
-    frame = pd.DataFrame({"class": rows, "value": values})
+    frame = pd.DataFrame(prediction.chart_rows(), columns=["class", "value"])
     if prediction.probabilities is None:
         x = alt.X("value:Q", title="output")
         text_format = ".3g"
@@ -74,7 +38,7 @@ def predictions_chart(prediction: Prediction) -> alt.Chart:
         )
     )
     labels = bars.mark_text(align="left", dx=3).encode(text=alt.Text("value:Q", format=text_format))
-    return (bars + labels).properties(height=200, title=CHART_TITLES[prediction.kind])
+    return (bars + labels).properties(height=200, title=prediction.chart_title)
 
 
 def target_ui(prediction: Prediction) -> int:
@@ -116,6 +80,8 @@ class Case:
 
     chosen: ChosenModel
     picked: PickedImage
+    window: imaging.Window
+    """How the stored values became 0..255."""
     image: np.ndarray
     """The image at the model's input size, 0..255, as the model sees it (after the intensity window)."""
     inputs: np.ndarray
@@ -147,7 +113,7 @@ def case_for(chosen: ChosenModel, picked: PickedImage, window: imaging.Window) -
         explainers.probabilities(chosen.model, outputs),
         source.class_names(),
     )
-    return Case(chosen, picked, image, inputs, prediction)
+    return Case(chosen, picked, window, image, inputs, prediction)
 
 
 def choices_ui() -> tuple[ChosenModel | None, PickedImage | None, imaging.Window | None]:

@@ -17,9 +17,9 @@ import pandas as pd
 import streamlit as st
 
 import explainers
+import imaging
 import metrics
 from ui.cache import session_cache
-from ui.map_view import Display, overlay_png
 from ui.places import Place
 
 _CURVE_COLOURS = {"deletion": "#d62728", "insertion": "#1f77b4"}
@@ -226,91 +226,19 @@ def randomization_chart(results: dict[str, metrics.RandomizationResult]) -> alt.
 # -- reading -----------------------------------------------------------------------------------------
 
 
-def _versus(value: float, chance: float, better: str) -> str:
-    beats = value < chance if better == "lower" else value > chance
-    return "better than random" if beats else "**no better than random**"
-
-
-def reproducibility_text(explanation: explainers.Explanation) -> str:
-    if explanation.reliability is not None:
-        return (
-            f"**Reproducibility {explanation.reliability:.2f}** ({explanation.passes} samples, seed "
-            f"{explanation.options.get('seed')}): how well a rerun with fresh noise would match this map."
-            + (" Below 0.9: part of what you see is sampling noise." if explanation.reliability < 0.9 else "")
-        )
-    text = "**Deterministic**: the same map every run."
-    if explanation.completeness_relative is not None:
-        total = "score change from the baseline" if explanation.info.uses_baseline else "score"
-        text += f" Its sum misses the {total} by {explanation.completeness_relative:.1%} (completeness error)."
-    return text
-
-
-def faithfulness_text(curves: metrics.Curves, chance: metrics.Curves | None) -> str:
-    parts = []
-    for name, value, better in (
-        ("Deletion", curves.deletion_auc, "lower"),
-        ("Insertion", curves.insertion_auc, "higher"),
-    ):
-        text = f"**{name} AUC {value:.3f}**"
-        if chance is not None:
-            reference = getattr(chance, f"{name.lower()}_auc")
-            text += f" ({better} is better; random order {reference:.3f}): {_versus(value, reference, better)}."
-        parts.append(text)
-    return "  \n".join(parts)
-
-
-def randomization_text(result: metrics.RandomizationResult | None, info: explainers.MethodInfo) -> str:
-    literature = "passes" if info.passes_randomization_check else "fails"
-    if result is None:
-        return f"**Randomisation check** not run on this model yet. In the literature this method {literature} it."
-    if result.passed is None:
-        return (
-            "**Randomisation check not applicable**: this map is constant, so it ranks no pixel above another and "
-            f"there is nothing for random weights to change. In the literature this method {literature} it."
-        )
-    verdict = "passed" if result.passed else "FAILED"
-    return (
-        f"**Randomisation check {verdict}** on this model: with random weights the map kept a similarity of "
-        f"{result.mean_similarity:.2f} (passes below {metrics.PASS_BELOW}). In the literature it {literature}."
-    )
-
-
 def map_trust_ui(place: Place, shown: ShownMap, measured: Measured) -> None:
     """The expander under one map: everything measured about it, in one place."""
     method = shown.explanation.method
     with place.area(), st.expander("How far to trust this map", icon=":material/verified:"):
-        st.markdown(reproducibility_text(shown.explanation))
+        st.markdown(metrics.reproducibility_text(shown.explanation))
         curves = measured.faithfulness.get(method)
         if curves is None:
             st.caption("Faithfulness not measured yet: **Measure faithfulness** below.")
         else:
-            st.markdown(faithfulness_text(curves, measured.chance))
+            st.markdown(metrics.faithfulness_text(curves, measured.chance))
             st.altair_chart(curves_chart(curves, measured.chance), width="stretch")
             st.caption("Red: deletion; blue: insertion. Solid: this map; dashed: a random order.")
-        st.markdown(randomization_text(measured.randomization.get(method), shown.explanation.info))
-
-
-def ranking_table(measured: Measured) -> pd.DataFrame:
-    rows = [
-        {
-            "method": explainers.METHODS[m].label,
-            "deletion AUC (lower is better)": c.deletion_auc,
-            "insertion AUC (higher is better)": c.insertion_auc,
-        }
-        for m, c in measured.faithfulness.items()
-    ]
-    if measured.chance is not None:
-        rows.append(
-            {
-                "method": "random order (chance)",
-                "deletion AUC (lower is better)": measured.chance.deletion_auc,
-                "insertion AUC (higher is better)": measured.chance.insertion_auc,
-            }
-        )
-    frame = pd.DataFrame(rows)
-    frame["deletion rank"] = frame["deletion AUC (lower is better)"].rank(method="min").astype(int)
-    frame["insertion rank"] = frame["insertion AUC (higher is better)"].rank(ascending=False, method="min").astype(int)
-    return frame.sort_values("insertion rank").reset_index(drop=True)
+        st.markdown(metrics.randomization_text(measured.randomization.get(method), shown.explanation.info))
 
 
 @dataclass(frozen=True)
@@ -318,7 +246,7 @@ class Thumbnails:
     """How the stage thumbnails are drawn: over the image as the model sees it, as the maps are shown."""
 
     image: np.ndarray
-    display: Display
+    display: imaging.Display
 
 
 def stage_gallery_ui(result: metrics.RandomizationResult, thumbnails: Thumbnails) -> None:
@@ -328,15 +256,16 @@ def stage_gallery_ui(result: metrics.RandomizationResult, thumbnails: Thumbnails
     columns = st.columns(len(result.maps))
     for column, stage, attribution, rho in zip(columns, result.stages, result.maps, result.spearman, strict=True):
         column.image(
-            overlay_png(thumbnails.image, attribution, info.signed, thumbnails.display),
+            imaging.overlay_png(thumbnails.image, attribution, info.signed, thumbnails.display),
             caption=f"{stage} · ρ {rho:.2f}",
             width="stretch",
             output_format="PNG",
         )
 
 
-def trust_ui(subject: Subject, maps: dict[str, ShownMap], places: dict[str, Place], thumbnails: Thumbnails) -> None:
-    """The Trust section under the maps, and each map's own trust expander (in ``places[method]``)."""
+def trust_ui(subject: Subject, maps: dict[str, ShownMap], places: dict[str, Place], thumbnails: Thumbnails) -> Measured:
+    """The Trust section under the maps, and each map's own trust expander (in ``places[method]``); returns what
+    has been measured."""
     st.subheader("How far to trust each map", anchor="trust")
     st.caption(
         "Each check is measured on this image, this class and this model, when you ask; results stay for the session."
@@ -389,7 +318,9 @@ def trust_ui(subject: Subject, maps: dict[str, ShownMap], places: dict[str, Plac
         st.markdown(
             "**Faithfulness** (Petsiuk et al., 2018): " + metrics.DELETION.reading + " " + metrics.INSERTION.reading
         )
-        st.dataframe(ranking_table(measured), hide_index=True, width="stretch")
+        st.dataframe(
+            metrics.faithfulness_table(measured.faithfulness, measured.chance), hide_index=True, width="stretch"
+        )
         st.caption(
             "Random deletion is a hard baseline: blacking out random pixels destroys the class almost as fast as "
             "any map, so a deletion AUC near the random order's says little. Insertion separates the methods "
@@ -401,3 +332,4 @@ def trust_ui(subject: Subject, maps: dict[str, ShownMap], places: dict[str, Plac
         st.altair_chart(randomization_chart(measured.randomization), width="stretch")
         for result in measured.randomization.values():
             stage_gallery_ui(result, thumbnails)
+    return measured
