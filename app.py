@@ -16,6 +16,7 @@ def main() -> None:
     navigation = st.navigation(
         [
             st.Page("pages/compare.py", title="Compare methods", icon=":material/compare:", default=True),
+            st.Page("pages/two_models.py", title="Two models", icon=":material/splitscreen:"),
             st.Page("pages/layers.py", title="Inside the network", icon=":material/layers:"),
             st.Page("pages/training.py", title="Watch a CNN learn", icon=":material/model_training:"),
             st.Page("pages/model.py", title="Model", icon=":material/account_tree:"),

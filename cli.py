@@ -2,7 +2,7 @@
 
     python cli.py IMAGE [--model NAME | --model FILE.keras|FILE.h5 [--preprocessing PRESET]
                   [--class-names FILE.json|FILE.txt]]
-                  [--window LOW,HIGH | --percentiles LOW,HIGH | --dicom-window N]
+                  [--window LOW,HIGH | --percentiles LOW,HIGH | --dicom-window N] [--frame N]
                   [--methods saliency,gradcam,...] [--target INDEX] [--layer NAME] [--seed S]
                   [--metrics] [--out DIR] [--report FILE.html|FILE.pdf]
     python cli.py visualize [--model NAME] --target INDEX [--steps N] [--seed S] --out DIR
@@ -75,6 +75,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         metavar="N",
         help="the DICOM file's window preset N (1 = its first WindowCenter/Width, the default for DICOM)",
+    )
+    parser.add_argument(
+        "--frame",
+        type=int,
+        default=1,
+        metavar="N",
+        help="of a multi-frame DICOM file, frame N (1 = the first, the default); only that frame is decoded",
     )
     parser.add_argument(
         "--methods",
@@ -203,15 +210,18 @@ def read_checked(path: Path, check_size: Callable[[int], None]) -> bytes:
         raise CliError(f"cannot read {path}: {error.strerror or error}") from None
 
 
-def read_image(path: str) -> imaging.LoadedImage:
+def read_image(path: str, frame: int = 1) -> imaging.LoadedImage:
+    """The image at ``path``; of a multi-frame DICOM file, frame ``frame`` (1-based)."""
+    if frame < 1:
+        raise CliError(f"--frame counts from 1 (got {frame})")
     try:
-        return imaging.load_image(read_checked(Path(path), imaging.check_image_size))
+        return imaging.load_image(read_checked(Path(path), imaging.check_image_size), frame=frame - 1)
     except imaging.ImageError as error:
         raise CliError(f"{path}: {error}") from None
 
 
 def run(args: argparse.Namespace) -> dict:
-    loaded = read_image(args.image)  # before TensorFlow loads, so a bad image fails fast
+    loaded = read_image(args.image, args.frame)  # before TensorFlow loads, so a bad image fails fast
 
     import explainers
     import models

@@ -21,7 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from explainers._base import FAMILIES, Explanation, Method, MethodInfo, Request, SinglePassMethod
+from explainers._base import FAMILIES, UNITS, Explanation, Method, MethodInfo, Request, SinglePassMethod
 from explainers._graph import DEFAULT_MEMORY_BUDGET_BYTES, OUTPUT_KINDS, graph_for
 from explainers._prediction import CHART_TITLES, Prediction, caption
 from explainers._reliability import pearson, spearman_brown, split_half_reliability
@@ -54,6 +54,7 @@ __all__ = [
     "LRP_COMPOSITES",
     "METHODS",
     "OUTPUT_KINDS",
+    "UNITS",
     "Explanation",
     "MethodInfo",
     "Prediction",

@@ -26,6 +26,14 @@ reference input (path integrals, DeepLIFT); class activation maps of a conv laye
 the layers; perturbations of the input with forward passes only."""
 
 
+UNITS = {
+    "score": "the explained score (a logit, or the model's output): each pixel's additive share of it",
+    "probability": "the class probability",
+    "relative": "units of the model's input or of a layer's activations, which differ between models",
+}
+"""What a map's values are measured in. Maps of two models share a scale only in score or probability units."""
+
+
 @dataclass(frozen=True)
 class MethodInfo:
     """What a UI needs to know about a method without running it."""
@@ -49,6 +57,9 @@ class MethodInfo:
     stochastic: bool = False
     """Whether the map is estimated from random samples: it then reports its split-half ``reliability``
     and takes a ``seed``."""
+    units: str = "relative"
+    """A key of :data:`UNITS`: what one unit of the map is, which says whether two models' maps can share a
+    colour scale."""
 
 
 @dataclass

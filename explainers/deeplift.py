@@ -36,6 +36,7 @@ class DeepLift(Method):
         "has get nothing. The rescale rule can credit features that cancel inside the network.",
         default_passes=2,
         uses_baseline=True,
+        units="score",
     )
 
     def attribute(self, request):

@@ -26,6 +26,7 @@ class GradientInput(SinglePassMethod):
         misleads_when="It inherits the input's structure (bright pixels dominate) and measures from "
         "an input of zero, which is mid-gray rather than black in many models' input space.",
         default_passes=1,
+        units="score",
     )
     input_gradients = True
 

@@ -90,6 +90,7 @@ class IntegratedGradients(Method):
         "get no attribution however important they are. Check the completeness error.",
         default_passes=40,  # 17 to start, refined to 1 % error: 23-80 on the bundled model (median 32)
         uses_baseline=True,
+        units="score",
     )
 
     @staticmethod

@@ -77,6 +77,7 @@ class KernelShap(SuperpixelMethod):
         default_passes=1002,
         uses_baseline=True,
         stochastic=True,
+        units="probability",
     )
     fixed_passes = 2  # the unperturbed image, everything hidden
 

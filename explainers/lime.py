@@ -54,6 +54,7 @@ class Lime(SuperpixelMethod):
         default_passes=1001,
         uses_baseline=True,
         stochastic=True,
+        units="probability",
     )
 
     def segment_weights(self, runner, whole, rng, sampling):

@@ -36,6 +36,7 @@ class LRP(Method):
         misleads_when="The map depends on the rules chosen per layer (the composite, named in the caption); "
         "z+ rules show where evidence is, not how the score would change, and barely react to the class.",
         default_passes=1,
+        units="score",
     )
 
     def unavailable(self, graph):

@@ -36,6 +36,7 @@ class Occlusion(Method):
         "redundant evidence (two eyes) hides: covering one leaves the other.",
         default_passes=170,
         uses_baseline=True,
+        units="score",
     )
 
     def estimated_passes(self, input_shape, layer_channels, **options):

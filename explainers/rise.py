@@ -73,6 +73,7 @@ class Rise(SampledMethod):
         default_passes=2001,
         uses_baseline=True,
         stochastic=True,
+        units="probability",
     )
     count_option, cap_option, fixed_passes = "masks", "max_masks", 1  # and one pass for the score
 

@@ -19,6 +19,9 @@ class Window:
 
     low: float
     high: float
+    curve: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+    """A non-linear window (a DICOM file's VOI LUT): stored values ``curve[0]`` (increasing, ``low`` to ``high``)
+    shown at ``curve[1]`` (0..1 of the output), linear in between; None for the straight window."""
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.low) and np.isfinite(self.high)) or self.high <= self.low:
@@ -53,6 +56,10 @@ def percentile_window(values: np.ndarray, percentiles: tuple[float, float] = DEF
 
 def apply_window(values: np.ndarray, window: Window) -> np.ndarray:
     """Stored values (H, W, C) -> float32 RGB (H, W, 3) on 0..255; single channels are repeated."""
+    if window.curve is not None:
+        inputs, outputs = window.curve
+        scaled = np.interp(np.asarray(values, np.float64), inputs, outputs).astype(np.float32) * np.float32(255.0)
+        return np.repeat(scaled, 3, axis=-1) if scaled.shape[-1] == 1 else scaled
     low, high = np.float32(window.low), np.float32(window.high)
     # Clipping first keeps float images with extreme values from overflowing into inf - inf = NaN.
     shifted = np.clip(np.asarray(values, np.float32), low, high) - low

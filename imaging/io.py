@@ -42,6 +42,20 @@ class LoadedImage:
     notes: tuple[str, ...] = ()
     window_presets: tuple[tuple[str, Window], ...] = ()
     """Windows the file itself names (a DICOM file's WindowCenter/Width); the first is the default."""
+    frames: int = 1
+    """How many frames the file holds (a multi-frame DICOM file); ``frame`` (0-based) is the one decoded."""
+    frame: int = 0
+    pixel_spacing: tuple[float, float] | None = None
+    """Row and column spacing in mm, when the file gives it (DICOM PixelSpacing)."""
+
+    @property
+    def spacing_text(self) -> str | None:
+        """The pixel size and the field the image covers, width first as image sizes are: e.g. ``0.66 x 0.66 mm
+        pixels, a 84 x 84 mm field``."""
+        if self.pixel_spacing is None:
+            return None
+        (row, column), (height, width) = self.pixel_spacing, self.values.shape[:2]
+        return f"{column:g} x {row:g} mm pixels, a {width * column:.0f} x {height * row:.0f} mm field"
 
     @property
     def grayscale(self) -> bool:
@@ -152,18 +166,30 @@ def _check_pixels(width: int, height: int) -> None:
         raise ImageError("The image has no pixels.")
 
 
-def load_image(data: bytes) -> LoadedImage:
-    """Decode ``data``: EXIF orientation applied, alpha flattened, stored values kept (see :class:`LoadedImage`).
+def load_image(data: bytes, frame: int = 0) -> LoadedImage:
+    """Decode ``data``: EXIF orientation applied, alpha flattened, stored values kept (see :class:`LoadedImage`);
+    of a multi-frame DICOM file, frame ``frame`` (0-based) alone.
 
     Raises :class:`ImageError` for anything that is not a readable image of a supported format,
     that is larger than :data:`MAX_IMAGE_BYTES`, or that decodes to more than :data:`MAX_PIXELS` pixels.
     """
     check_image_size(len(data))
+    if frame and not is_dicom(data):
+        raise ImageError("Only a multi-frame DICOM file has frames to pick from; this is not a DICOM file.")
     if is_dicom(data):
-        values, bit_depth, notes, windows, modality = load_dicom(data, ImageError, MAX_PIXELS)
-        _check_pixels(values.shape[1], values.shape[0])
-        presets = tuple((label, Window(low, high)) for label, (low, high) in windows if high > low)
-        return LoadedImage(values, "DICOM", modality or "DICOM", bit_depth, notes, presets)
+        dicom = load_dicom(data, ImageError, MAX_PIXELS, frame)
+        _check_pixels(dicom.values.shape[1], dicom.values.shape[0])
+        return LoadedImage(
+            dicom.values,
+            "DICOM",
+            dicom.modality or "DICOM",
+            dicom.bit_depth,
+            dicom.notes,
+            dicom.windows,
+            frames=dicom.frames,
+            frame=dicom.frame,
+            pixel_spacing=dicom.pixel_spacing,
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

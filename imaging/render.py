@@ -48,10 +48,15 @@ def display_scale(attribution: np.ndarray, normalisation: str = "percentile", pe
 
 
 def normalise(
-    attribution: np.ndarray, signed: bool, normalisation: str = "percentile", percentile: float = 99.0
+    attribution: np.ndarray,
+    signed: bool,
+    normalisation: str = "percentile",
+    percentile: float = 99.0,
+    scale: float | None = None,
 ) -> np.ndarray:
-    """Map values into [0, 1] (unsigned) or [-1, 1] (signed), clipping beyond the display scale."""
-    scaled = attribution / display_scale(attribution, normalisation, percentile)
+    """Map values into [0, 1] (unsigned) or [-1, 1] (signed), clipping beyond the display scale (or ``scale``, one
+    shared by several maps)."""
+    scaled = attribution / (display_scale(attribution, normalisation, percentile) if scale is None else scale)
     return np.clip(scaled, -1.0 if signed else 0.0, 1.0).astype(np.float32)
 
 
@@ -92,9 +97,10 @@ def map_overlay(
     opacity: float = 0.5,
     normalisation: str = "percentile",
     percentile: float = 99.0,
+    scale: float | None = None,
 ) -> np.ndarray:
-    """``attribution`` on its display scale, coloured and blended over ``image``: uint8 RGB."""
-    normalised = normalise(attribution, signed, normalisation, percentile)
+    """``attribution`` on its display scale (or ``scale``), coloured and blended over ``image``: uint8 RGB."""
+    normalised = normalise(attribution, signed, normalisation, percentile, scale)
     return overlay_rgb(image, normalised, signed, colormap, opacity)
 
 
@@ -147,9 +153,15 @@ class Display:
 
 
 def overlay_png(
-    image: np.ndarray, attribution: np.ndarray, signed: bool, display: Display, segments: np.ndarray | None = None
+    image: np.ndarray,
+    attribution: np.ndarray,
+    signed: bool,
+    display: Display,
+    segments: np.ndarray | None = None,
+    scale: float | None = None,
 ) -> bytes:
-    """The map over the image as ``display`` says, with superpixel outlines where it has segments, as PNG."""
+    """The map over the image as ``display`` says (on ``scale`` when given), with superpixel outlines where it has
+    segments, as PNG."""
     rgb = map_overlay(
         image,
         attribution,
@@ -157,6 +169,7 @@ def overlay_png(
         colormap=display.colormap,
         opacity=display.opacity,
         normalisation=display.normalisation,
+        scale=scale,
     )
     if display.outlines and segments is not None:
         rgb = outlined(rgb, segments)
@@ -200,9 +213,10 @@ def colour_bar(
     normalisation: str = "percentile",
     percentile: float = 99.0,
     stops: int = 11,
+    scale: float | None = None,
 ) -> ColourBar:
-    """The colour scale an overlay of ``attribution`` is drawn with, in the map's own units."""
-    scale = display_scale(attribution, normalisation, percentile)
+    """The colour scale an overlay of ``attribution`` is drawn with (on ``scale`` when given), in the map's units."""
+    scale = display_scale(attribution, normalisation, percentile) if scale is None else scale
     table = colour_table(signed, colormap)
     picks = np.rint(np.linspace(0, _LEVELS - 1, stops)).astype(int)
     colours = tuple("#{:02x}{:02x}{:02x}".format(*np.rint(table[i]).astype(int)) for i in picks)

@@ -12,10 +12,11 @@ import streamlit as st
 
 import explainers
 import imaging
-from ui.cache import content_key, session_cache
-from ui.kept import first_value, keep_across_pages
+from ui.cache import content_key, map_key, session_cache
+from ui.kept import keep_across_pages
 from ui.link import restore_from_link, write_link
 from ui.map_view import colour_bar_ui
+from ui.method_choice import display_ui, methods_ui, seed_ui
 from ui.places import Place
 from ui.prediction import Case, case_ui, choices_ui, prediction_ui
 from ui.profile import phase, record
@@ -24,63 +25,6 @@ from ui.trust import ShownMap, Subject, Thumbnails, trust_ui
 
 MAPS_PER_ROW = 4
 PROGRESS_INTERVAL_S = 0.25
-
-
-def method_option(method: str) -> str:
-    """How the picker names a method: its family, its name, its cost at the default settings."""
-    info = explainers.METHODS[method]
-    passes = "1 pass" if info.default_passes == 1 else f"≈{info.default_passes} passes"
-    return f"{explainers.FAMILIES[info.family]} · {info.label} · {passes}"
-
-
-def methods_ui() -> list[str]:
-    return st.sidebar.multiselect(
-        "Methods",
-        explainers.methods_by_family(),
-        format_func=method_option,
-        key="methods",
-        **first_value("methods", default=list(explainers.DEFAULT_METHODS)),
-        help="Grouped by how they work: gradients of the score; reference methods that compare with a black "
-        "image; class activation maps of a conv layer; relevance handed down the layers; perturbations that "
-        "only run the model forward. A pass is one run of the model (forward and, for most, backward).",
-    )
-
-
-def seed_ui() -> int:
-    return int(
-        st.sidebar.number_input(
-            "Random seed",
-            min_value=0,
-            step=1,
-            key="seed",
-            **first_value("seed", value=0),
-            help="Changes the noise of the sampling methods (SmoothGrad, SmoothGrad-squared, VarGrad) and the random "
-            "draws of the trust checks. A map that changes a lot with the seed is mostly sampling noise.",
-        )
-    )
-
-
-def display_ui() -> imaging.Display:
-    """How the maps are drawn, next to them: changing it redraws only the maps (they are a fragment)."""
-    with st.popover("Display", icon=":material/palette:"):
-        colormap = st.radio(  # one click, no drop-down to open and close
-            "Colormap (unsigned maps)",
-            imaging.COLORMAPS,
-            horizontal=True,
-            key="colormap",
-            help="Perceptually uniform. Signed maps always use blue-white-red centred at zero.",
-        )
-        opacity = st.slider("Map opacity", 0.0, 1.0, step=0.05, key="opacity", **first_value("opacity", value=0.5))
-        normalisation = st.radio(
-            "Normalise", list(imaging.NORMALISATIONS), key="normalisation", format_func=imaging.NORMALISATIONS.get
-        )
-        outlines = st.toggle(
-            "Superpixel outlines",
-            key="outlines",
-            **first_value("outlines", value=True),
-            help="LIME and Kernel SHAP give each superpixel one value: the outlines show the segments they used.",
-        )
-    return imaging.Display(colormap, opacity, normalisation, outlines)
 
 
 @dataclass(frozen=True)
@@ -184,10 +128,7 @@ def maps_ui(case: Case, target: int, methods: list[str], seed: int, update_link:
     image_key = content_key(inputs)
 
     def key_of(method: str) -> tuple:
-        info = explainers.METHODS[method]
-        return (image_key, source.name, method, target, layer if info.needs_conv_layer else None) + (
-            (seed,) if info.stochastic else ()
-        )
+        return map_key(image_key, source.name, method, target, layer, seed)
 
     unavailable = {m: reason for m in methods if (reason := explainers.unavailable_reason(model, m, layer))}
     explanations = {m: results.get(key_of(m)) for m in methods if m not in unavailable}

@@ -78,10 +78,15 @@ class ImageFacts:
         if loaded.format == "DICOM":
             title = DICOM_NAME_LEFT_OUT
             stored = f"DICOM ({loaded.original_mode}), {loaded.bit_depth}-bit {kind}, {width}x{height} pixels"
-        shown = (
-            f"stored values {window.low:g} to {window.high:g} shown as black to white "
-            f"(level {window.level:g}, width {window.width:g}); values outside are clipped"
-        )
+        if loaded.spacing_text:
+            stored += f"; {loaded.spacing_text}"
+        if window.curve is None:
+            shown = (
+                f"stored values {window.low:g} to {window.high:g} shown as black to white "
+                f"(level {window.level:g}, width {window.width:g}); values outside are clipped"
+            )
+        else:
+            shown = f"stored values {window.low:g} to {window.high:g} shown through the file's VOI LUT, a curve"
         presets = [label for label, preset in loaded.window_presets if preset == window]
         if presets:
             shown += f"; the file's own window ({presets[0]})"

@@ -4,6 +4,7 @@ a change of image mid-computation, four sessions at once, and the upload size li
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 from collections.abc import Iterator
@@ -186,6 +187,30 @@ def test_the_report_downloads_and_opens_offline_with_the_network_blocked(server,
         assert case.evaluate(ALL_PICTURES_DRAWN)
         assert requests == [(tmp_path / "case.html").as_uri()]
         assert not any(value in case.content() for value in PHI.values())
+
+
+def test_two_models_compare_side_by_side_in_aligned_rows(server):
+    """The Two models page: a second model picked in the sidebar, each model's predictions, and the same four
+    methods in two rows whose maps line up column by column."""
+    from playwright.sync_api import expect
+
+    with chromium() as browser:
+        page = browser.new_page(viewport=VIEWPORT)
+        page.goto(f"{server}/two_models")
+        expect(page.get_by_text("Choose a second model in the sidebar")).to_be_visible(timeout=240_000)
+        page.locator("[data-testid='stSelectbox']").filter(has_text="Second model").click()
+        page.get_by_role("option", name="Fashion-MNIST CNN (bundled, 28x28 grayscale)").click()
+        pictures = page.locator("[data-testid='stImage'] img")
+        expect(pictures).to_have_count(2 + 2 * 4, timeout=240_000)  # each model's input, then four maps each
+        expect(page.get_by_text("The two models' classes differ")).to_be_visible()
+        expect(page.get_by_text(re.compile(r"one scale for both models"))).to_be_visible()
+        boxes = [pictures.nth(index).bounding_box() for index in range(2, 10)]
+        first, second = boxes[:4], boxes[4:]
+        for above, below in zip(first, second, strict=True):
+            assert abs(above["x"] - below["x"]) < 2 and abs(above["width"] - below["width"]) < 2
+            assert below["y"] > above["y"] + above["height"]
+        assert all(box["x"] < following["x"] for box, following in itertools.pairwise(first))
+        assert page.locator("[data-testid='stException']").count() == 0
 
 
 def test_changing_the_image_mid_computation_does_not_wedge_the_app(server):

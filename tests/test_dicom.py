@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 import cli
 import imaging
+import reports
 from tests.conftest import ROOT
 from tests.test_app import TIMEOUT, assert_clean, map_images
 
@@ -71,7 +72,7 @@ def test_a_multi_frame_file_gives_its_first_frame_and_says_so():
     loaded = imaging.load_image(dicom_bytes("rtdose.dcm"))
     dataset = pydicom.dcmread(get_testdata_file("rtdose.dcm"))
     np.testing.assert_array_equal(loaded.values[..., 0], apply_modality_lut(dataset.pixel_array, dataset)[0])
-    assert "first of 15 frames used" in loaded.notes
+    assert "frame 1 of 15" in loaded.notes
 
 
 @pytest.mark.parametrize(
@@ -139,3 +140,93 @@ def test_the_files_windows_are_offered_in_the_sidebar_and_the_cli(bundled_model,
     assert cli.main([str(scan), "--methods", "gradcam", "--dicom-window", "2", "--out", str(tmp_path / "out")]) == 0
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["window"] == [-450.0, 1050.0]
     assert cli.main([str(scan), "--methods", "gradcam", "--dicom-window", "3", "--out", str(tmp_path / "x")]) == 1
+
+
+def test_any_frame_of_a_multi_frame_file_is_decoded_alone():
+    data = dicom_bytes("rtdose.dcm")
+    dataset = pydicom.dcmread(get_testdata_file("rtdose.dcm"))
+    loaded = imaging.load_image(data, frame=4)
+    np.testing.assert_array_equal(loaded.values[..., 0], apply_modality_lut(dataset.pixel_array, dataset)[4])
+    assert (loaded.frames, loaded.frame) == (15, 4) and "frame 5 of 15" in loaded.notes
+    with pytest.raises(imaging.ImageError, match="has 15 frames; there is no frame 16"):
+        imaging.load_image(data, frame=15)
+    with pytest.raises(imaging.ImageError, match="not a DICOM file"):
+        imaging.load_image(imaging.png_bytes(np.zeros((8, 8, 3), np.uint8)), frame=1)
+
+
+def test_pixel_spacing_reaches_the_caption_and_the_report():
+    loaded = imaging.load_image(dicom_bytes("CT_small.dcm"))
+    assert loaded.pixel_spacing == (0.661468, 0.661468)
+    assert loaded.spacing_text == "0.661468 x 0.661468 mm pixels, a 85 x 85 mm field"
+    image = imaging.resize_for_model(imaging.apply_window(loaded.values, loaded.default_window), (32, 32))
+    facts = reports.ImageFacts.of(loaded, "scan.dcm", loaded.default_window, image)
+    assert facts.stored.endswith("; 0.661468 x 0.661468 mm pixels, a 85 x 85 mm field")
+
+
+def test_the_page_picks_a_frame_of_an_upload_without_extension_and_the_cli_too(bundled_model, tmp_path, capsys):
+    data = dicom_bytes("rtdose.dcm")
+    dataset = pydicom.dcmread(get_testdata_file("rtdose.dcm"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.session_state["methods"] = ["gradcam"]
+    at.run()
+    at.radio(key="image_source").set_value("Upload").run()
+    at.file_uploader(key="upload").upload("RTDOSE0001", data, "application/octet-stream").run()
+    assert_clean(at)
+    frame = next(box for box in at.sidebar.number_input if box.key and box.key.startswith("frame_"))
+    assert frame.label == "Frame (1 to 15)" and frame.value == 1
+    frame.set_value(7).run()
+    assert_clean(at)
+    assert "Note: frame 7 of 15." in [caption.value for caption in at.sidebar.caption]
+    kept = at.session_state["last_good_image"].loaded
+    np.testing.assert_array_equal(kept.values[..., 0], apply_modality_lut(dataset.pixel_array, dataset)[6])
+    captions = [image.proto.imgs[0].caption for image in at.get("image")]
+    assert any("10 x 10 mm pixels, a 100 x 100 mm field" in caption for caption in captions)
+
+    scan = tmp_path / "RTDOSE0001"
+    scan.write_bytes(data)
+    assert cli.main([str(scan), "--methods", "gradcam", "--frame", "7", "--out", str(tmp_path / "out")]) == 0
+    assert "frame 7 of 15" in json.loads((tmp_path / "out" / "summary.json").read_text())["image_notes"]
+    capsys.readouterr()
+    assert cli.main([str(scan), "--methods", "gradcam", "--frame", "16", "--out", str(tmp_path / "x")]) == 1
+    assert capsys.readouterr().err.strip().endswith("has 15 frames; there is no frame 16.")
+
+
+def voi_lut_ct(photometric: str = "MONOCHROME2") -> tuple[bytes, np.ndarray]:
+    """CT_small with a sigmoid VOI LUT (no WindowCenter/Width): the file's bytes and, per pixel, the LUT's output
+    on 0..1 by the standard's lookup (PS3.3 C.11.2: clamped at both ends of the table)."""
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    dataset = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    entries, first = 2048, -1024
+    table = np.rint(65535 / (1 + np.exp(-(np.arange(first, first + entries) - 100) / 120))).astype(np.uint16)
+    item = Dataset()
+    item.add_new(0x00283002, "US", [entries, first + 2**16, 16])  # LUTDescriptor: a signed first value as written
+    item.add_new(0x00283006, "US", table.tolist())  # LUTData
+    dataset.VOILUTSequence = Sequence([item])
+    for name in ("WindowCenter", "WindowWidth"):
+        if name in dataset:
+            delattr(dataset, name)
+    dataset.PhotometricInterpretation = photometric
+    buffer = io.BytesIO()
+    dataset.save_as(buffer)
+    values = apply_modality_lut(dataset.pixel_array, dataset)
+    expected = table[np.clip(np.rint(values).astype(int) - first, 0, entries - 1)] / 65535
+    return buffer.getvalue(), expected
+
+
+def test_a_voi_lut_is_offered_as_its_curve():
+    data, expected = voi_lut_ct()
+    loaded = imaging.load_image(data)
+    label, window = loaded.window_presets[0]
+    assert label == "file VOI LUT (curve)" and window.curve is not None
+    assert loaded.default_window == window
+    shown = imaging.apply_window(loaded.values, window)[..., 0] / 255
+    np.testing.assert_allclose(shown, expected, atol=2e-3)
+    linear = imaging.apply_window(loaded.values, imaging.Window(window.low, window.high))[..., 0] / 255
+    assert np.abs(linear - expected).max() > 0.1, "the curve is not a straight window"
+
+    flipped, expected_flipped = voi_lut_ct("MONOCHROME1")
+    mirrored = imaging.load_image(flipped)
+    shown = imaging.apply_window(mirrored.values, mirrored.window_presets[0][1])[..., 0] / 255
+    np.testing.assert_allclose(shown, 1 - expected_flipped, atol=2e-3)  # MONOCHROME1: high output is dark

@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import streamlit as st
 
+import explainers
 import models
 from ui import preload
 from ui.profile import phase
@@ -30,6 +31,15 @@ def load_model(name: str) -> keras.Model:
     """
     with phase(f"load {name}"):
         return preload.take(name) or models.get_source(name).load()
+
+
+def map_key(image_key: str, model_name: str, method: str, target: int, layer: str | None, seed: int) -> tuple:
+    """What a map is cached under in the session's ``results``: the layer only for methods that use one, the seed
+    only for sampled ones (so a display change or a seed change recomputes nothing it need not)."""
+    info = explainers.METHODS[method]
+    return (image_key, model_name, method, target, layer if info.needs_conv_layer else None) + (
+        (seed,) if info.stochastic else ()
+    )
 
 
 def content_key(*arrays: np.ndarray) -> str:
@@ -88,6 +98,10 @@ class SessionCache:
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def cached_keys(self) -> list[Hashable]:
+        """What is cached, least recently used first (reading it changes nothing)."""
+        return list(self._items)
 
 
 def session_cache(name: str) -> SessionCache:

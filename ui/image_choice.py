@@ -6,6 +6,7 @@ empties the file uploader; the other choices are kept by ``ui.kept``.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import streamlit as st
@@ -23,6 +24,33 @@ _UPLOADED_IMAGE = "_uploaded_image"
 class PickedImage:
     loaded: imaging.LoadedImage
     title: str
+    data: bytes | None = None
+    """A multi-frame upload's bytes, kept in memory so that another frame can be decoded."""
+
+
+def _frame_key(data: bytes) -> str:
+    return f"frame_{hashlib.sha256(data).hexdigest()[:12]}"
+
+
+def _upload_decoded(data: bytes, name: str) -> PickedImage:
+    """The upload decoded; of a multi-frame DICOM file the frame picked in the sidebar, decoded alone.
+
+    Raises ``imaging.ImageError`` with the reason when it cannot be used.
+    """
+    key = _frame_key(data)
+    with phase("decode"):
+        loaded = imaging.load_image(data, frame=int(st.session_state.get(key, 1)) - 1)
+    if loaded.frames == 1:
+        return PickedImage(loaded, name)
+    st.sidebar.number_input(
+        f"Frame (1 to {loaded.frames})",
+        min_value=1,
+        max_value=loaded.frames,
+        step=1,
+        key=key,
+        help="A multi-frame file: each frame is decoded alone when you pick it.",
+    )
+    return PickedImage(loaded, name, data)
 
 
 def image_ui(sample_kind: str) -> PickedImage | None:
@@ -43,12 +71,16 @@ def image_ui(sample_kind: str) -> PickedImage | None:
     else:
         limit_mb = imaging.MAX_IMAGE_BYTES >> 20
         upload = st.sidebar.file_uploader(
-            "Your image", type=list(imaging.IMAGE_EXTENSIONS), key="upload", max_upload_size=limit_mb
+            "Your image",
+            type=None,  # DICOM files often have no extension: every file is read by its content
+            key="upload",
+            max_upload_size=limit_mb,
+            help=f"{imaging.FORMATS_TEXT}; DICOM with or without the .dcm extension.",
         )
         kept: PickedImage | None = st.session_state.get(_UPLOADED_IMAGE)
         if upload is None and kept is not None:  # uploaded earlier, on this page or another
             st.sidebar.caption(f"Using {kept.title}, uploaded earlier; upload another image to replace it.")
-            picked = kept
+            picked = kept if kept.data is None else _upload_decoded(kept.data, kept.title)
         elif upload is None:
             with notice.container():
                 st.info(
@@ -57,15 +89,14 @@ def image_ui(sample_kind: str) -> PickedImage | None:
                 return _previous_image()
         else:
             try:
-                with phase("decode"):
-                    loaded = imaging.load_image(upload.getvalue())
+                picked = _upload_decoded(upload.getvalue(), upload.name)
             except imaging.ImageError as error:
                 with notice.container():
                     st.error(f"**{upload.name}** cannot be used. {error}", icon=":material/broken_image:")
                     return _previous_image()
-            for note in loaded.notes:
+            for note in picked.loaded.notes:
                 st.sidebar.caption(f"Note: {note}.")
-            picked = st.session_state[_UPLOADED_IMAGE] = PickedImage(loaded, upload.name)
+            st.session_state[_UPLOADED_IMAGE] = picked
     st.session_state[_LAST_GOOD_IMAGE] = picked
     return picked
 

@@ -24,12 +24,17 @@ KEPT_KEYS = (
     "normalisation",
     "outlines",
     "trained_epoch",
+    "second_model",  # the two-models page's second model
+    "shared_class",
+    "two_models_target",
 )
 KEPT_PREFIXES = (
     "layer_",  # the CAM layer, per model
+    "second_layer_",  # the second model's CAM layer, per model
     "preprocessing_",  # an uploaded model's preset, per file
     "sample_",  # the sample image, per kind (photo, grayscale)
     "intensity_",  # the intensity window, per image
+    "frame_",  # a multi-frame DICOM file's frame, per file
     "percentiles_",
     "level_",
     "width_",

@@ -21,6 +21,8 @@ from ui.link import LINK_LAYER, link_choice
 from ui.trained import TRAINED, trained_epoch_ui, trained_run, trained_source
 
 UPLOAD = "upload"
+MAIN, SECOND = "", "second_"
+"""Key prefixes of the sidebar's model choices: every page's, and the two-models page's second one."""
 _UPLOADED = "_uploaded_model"
 _CLASS_NAMES = "_class_names_by_model"
 
@@ -50,15 +52,15 @@ def _model_label(name: str) -> str:
     return source.label + (" — weights not on this machine" if source.unavailable_reason() else "")
 
 
-def _uploaded_file(data: bytes, filename: str) -> models.ModelFile:
-    """The uploaded model, checked and traced once, then kept for this session only (one at a time)."""
-    kept: models.ModelFile | None = st.session_state.get(_UPLOADED)
+def _uploaded_file(data: bytes, filename: str, slot: str) -> models.ModelFile:
+    """The uploaded model, checked and traced once, then kept for this session only (one per slot)."""
+    kept: models.ModelFile | None = st.session_state.get(_UPLOADED + slot)
     if kept is not None and kept.digest == hashlib.sha256(data).hexdigest():
         return kept
     file = models.load_model_file(data, filename)
     models.uploaded_source(file, "raw")  # refuses anything but one image input and one class output
     explainers.warm_up(file.model)
-    st.session_state[_UPLOADED] = file
+    st.session_state[_UPLOADED + slot] = file
     return file
 
 
@@ -78,13 +80,13 @@ def preprocessing_ui(digest: str, guess: models.PresetGuess) -> str:
     return preset
 
 
-def class_names_ui(digest: str, outputs: int) -> tuple[str, ...] | None:
+def class_names_ui(digest: str, outputs: int, slot: str = "") -> tuple[str, ...] | None:
     """Names from an uploaded JSON or TXT file, kept for this model; None means "class 0..N-1"."""
     kept: dict[str, tuple[str, ...]] = st.session_state.setdefault(_CLASS_NAMES, {})
     upload = st.sidebar.file_uploader(
         "Class names (optional)",
         type=["json", "txt"],
-        key="class_names_upload",
+        key=f"{slot}class_names_upload",
         max_upload_size=models.MAX_CLASS_NAMES_BYTES >> 20,
         help='A JSON list ["cat", "dog"], a JSON object {"0": "cat"}, or a text file with one name per line.',
     )
@@ -101,19 +103,19 @@ def class_names_ui(digest: str, outputs: int) -> tuple[str, ...] | None:
     return names
 
 
-def uploaded_model_ui() -> tuple[models.ModelSource, models.PresetGuess] | None:
+def uploaded_model_ui(slot: str = "") -> tuple[models.ModelSource, models.PresetGuess] | None:
     """The user's model file; a file that cannot be used leaves the previously uploaded model in place."""
     upload = st.sidebar.file_uploader(
         "Model file",
         type=[extension.lstrip(".") for extension in models.MODEL_EXTENSIONS],
-        key="model_upload",
+        key=f"{slot}model_upload",
         max_upload_size=models.MAX_MODEL_BYTES >> 20,
     )
-    file: models.ModelFile | None = st.session_state.get(_UPLOADED)
+    file: models.ModelFile | None = st.session_state.get(_UPLOADED + slot)
     if upload is not None:
         try:
             with st.spinner(f"Loading {upload.name}…"):
-                file = _uploaded_file(upload.getvalue(), upload.name)
+                file = _uploaded_file(upload.getvalue(), upload.name, slot)
         except models.ModelFileError as error:
             st.sidebar.error(f"**{upload.name}** cannot be used. {error}", icon=":material/error:")
             if file is None:
@@ -126,11 +128,11 @@ def uploaded_model_ui() -> tuple[models.ModelSource, models.PresetGuess] | None:
         return None
     guess = models.guess_preset(file.model)
     preset = preprocessing_ui(file.digest, guess)
-    names = class_names_ui(file.digest, file.output_count)
+    names = class_names_ui(file.digest, file.output_count, slot)
     return models.uploaded_source(file, preset, names), guess
 
 
-def layer_ui(model: keras.Model, model_name: str) -> str | None:
+def layer_ui(model: keras.Model, model_name: str, slot: str = "") -> str | None:
     """The CAM layer, from every 4-D layer grouped by block; the recommended one marked and preselected."""
     layers = models.spatial_layers(model)
     if not layers:
@@ -145,23 +147,24 @@ def layer_ui(model: keras.Model, model_name: str) -> str | None:
         mark = " ★ recommended" if path == recommended else ""
         return f"{info.block} › {info.name} · {info.shape_text}{mark}"
 
-    key = f"layer_{model_name}"
+    key = f"{slot}layer_{model_name}"
+    from_link = link_choice(LINK_LAYER, paths) if slot == MAIN else {}  # a link describes the main model
     return st.sidebar.selectbox(
         "Layer for CAM methods",
         paths,
         format_func=describe,
         key=key,
-        **first_value(key, **({"index": paths.index(recommended)} | link_choice(LINK_LAYER, paths))),
+        **first_value(key, **({"index": paths.index(recommended)} | from_link)),
         help="★ marks the last layer with a spatial map: the most semantic, at the coarsest resolution. "
         "Earlier layers give finer but less class-specific maps. Type to search.",
     )
 
 
-def download_ui(source: models.ModelSource) -> None:
+def download_ui(source: models.ModelSource, slot: str = "") -> None:
     """A button that fetches the missing weights, for a machine that is online."""
     if source.download is None:
         return
-    if st.sidebar.button("Download the weights (needs internet)", key=f"download_{source.name}"):
+    if st.sidebar.button("Download the weights (needs internet)", key=f"download_{slot}{source.name}"):
         try:
             with st.spinner(f"Downloading the weights of {source.label}…"):
                 source.download()
@@ -171,20 +174,26 @@ def download_ui(source: models.ModelSource) -> None:
             st.rerun()
 
 
-def model_ui() -> ChosenModel | None:
-    """The sidebar's model section; None until a usable model is chosen (the sidebar says why)."""
+def model_ui(slot: str = MAIN) -> ChosenModel | None:
+    """The sidebar's model section; None until a usable model is chosen (the sidebar says why).
+
+    ``slot`` names a second, independent choice (``SECOND``: the two-models page), with its own keys and upload.
+    """
     run = trained_run()
     names = [*models.MODELS, UPLOAD] + ([TRAINED] if run is not None else [])
-    if st.session_state.get("model") not in names:
-        st.session_state.pop("model", None)  # e.g. a trained model whose run is gone: the default again
-    name = st.sidebar.selectbox("Model", names, format_func=_model_label, key="model")
-    st.sidebar.caption(f"Computing on {explainers.compute_device()}", help=_DEVICE_HELP)
+    key = f"{slot}model"
+    if st.session_state.get(key) not in names:
+        st.session_state.pop(key, None)  # e.g. a trained model whose run is gone: the default again
+    label = "Model" if slot == MAIN else "Second model"
+    name = st.sidebar.selectbox(label, names, format_func=_model_label, key=key, **first_value(key, index=0))
+    if slot == MAIN:
+        st.sidebar.caption(f"Computing on {explainers.compute_device()}", help=_DEVICE_HELP)
     guess = None
     if name == TRAINED:
         source = trained_source(run, trained_epoch_ui(run))
         model = source.load()
     elif name == UPLOAD:
-        uploaded = uploaded_model_ui()
+        uploaded = uploaded_model_ui(slot)
         if uploaded is None:
             return None
         source, guess = uploaded
@@ -194,8 +203,8 @@ def model_ui() -> ChosenModel | None:
         reason = source.unavailable_reason()
         if reason:
             st.sidebar.warning(f"{source.label} is unavailable: {reason}", icon=":material/cloud_off:")
-            download_ui(source)
+            download_ui(source, slot)
             return None
         with st.spinner(f"Loading {source.label}… (the first start converts its weights)"):
             model = load_model(source.name)
-    return ChosenModel(source, model, layer_ui(model, source.name), guess)
+    return ChosenModel(source, model, layer_ui(model, source.name, slot), guess)

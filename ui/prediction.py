@@ -65,7 +65,8 @@ def prediction_ui(picked: PickedImage, image: np.ndarray, prediction: Prediction
     # PNG: lossless, where Streamlit would re-encode an RGB picture as JPEG.
     left.image(
         imaging.png_bytes(np.clip(np.rint(image), 0, 255).astype(np.uint8)),
-        caption=f"{picked.title}, as the model sees it",
+        caption=f"{picked.title}, as the model sees it"
+        + (f" ({picked.loaded.spacing_text})" if picked.loaded.spacing_text else ""),
         width="stretch",
         output_format="PNG",
     )

@@ -64,7 +64,8 @@ def take_away_ui(
     st.caption(
         "The report holds the image as the model saw it, the model, the predictions, every map with its colour "
         "bar, caption and limits, and the trust checks measured so far. The HTML file opens offline; the PDF is A4. "
-        "Patient attributes of a DICOM file never reach either."
+        "Both are built in memory when you click. Patient attributes of a DICOM file never reach either. The raw "
+        "maps are one float32 array per method at the model's input size."
     )
     name = re.sub(r"[^A-Za-z0-9]+", "-", case.prediction.names[target]).strip("-").lower() or "class"
     columns = st.columns(3)
@@ -78,7 +79,6 @@ def take_away_ui(
             icon=":material/description:",
             on_click="ignore",
             disabled=not explanations,
-            help="Built when you click, in memory.",
         )
     columns[2].download_button(
         "Download raw maps (.npz)",
@@ -88,5 +88,4 @@ def take_away_ui(
         key="download_npz",
         icon=":material/download:",
         on_click="ignore",
-        help="One float32 array per method, at the model's input size (and the superpixels of LIME and Kernel SHAP).",
     )
