@@ -7,6 +7,8 @@
                   [--metrics] [--out DIR] [--report FILE.html|FILE.pdf]
     python cli.py visualize [--model NAME] --target INDEX [--steps N] [--seed S] --out DIR
     python cli.py visualize [--model NAME] [--target INDEX] --layer NAME --channel K [--steps N] [--seed S] --out DIR
+    python cli.py batch DIR --out OUT [--model NAME|FILE] [--methods ...] [--metrics] [--seed S]
+                  [--address ADDR] [--workers N]
     python cli.py --list-models
 
 Writes one overlay PNG per method, ``maps.npz`` (one raw float32 map per method, and the superpixels of
@@ -23,6 +25,11 @@ methods' agreement into ``summary.json``.
 and its intensity window, the model (with a model file's SHA-256), the top-5 chart, every map with its colour
 bar, caption, description and "can mislead" note, and the trust numbers where ``--metrics`` measured them.
 ``--out``, ``--report`` or both must be given.
+
+``batch`` explains every image under DIR (a subfolder per class gives labels) on Ray Data — on this machine, or on
+the Ray cluster at ADDR — into ``OUT/predictions.parquet``, ``OUT/maps/`` (float16 maps in ``.npz`` shards),
+``OUT/class_means.npz`` and ``OUT/summary.json``; a file that cannot be read is recorded with its reason, and a run
+started again on the same OUT skips the shards already written.
 
 ``visualize`` optimises an input that the model takes for class INDEX (its logit), or that excites one channel of
 a layer (its mean activation), and writes ``visualization.png`` (8-bit, RGB or gray, at the model's input size)
@@ -507,10 +514,68 @@ def visualize_main(argv: list[str]) -> int:
     return 0
 
 
+def parse_batch_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="cli.py batch", description="Explain every image of a folder on Ray Data.")
+    parser.add_argument("folder", type=Path, help="folder of images (one subfolder per class gives labels)")
+    parser.add_argument("--out", type=Path, required=True, help="output folder (a run on it again resumes)")
+    parser.add_argument("--model", default=None, help="model name (see --list-models), or a .keras/.h5 file")
+    parser.add_argument("--methods", default=None, help="comma-separated methods (default: the app's four)")
+    parser.add_argument("--metrics", action="store_true", help="deletion/insertion AUCs per map and a random order's")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the stochastic methods and the metrics")
+    parser.add_argument("--address", default=None, help="a Ray cluster to join (default: start Ray on this machine)")
+    parser.add_argument("--workers", type=int, default=None, help="model actors (default: one per two cores)")
+    args = parser.parse_args(argv)
+    if args.workers is not None and args.workers < 1:
+        parser.error("--workers must be at least 1")
+    return args
+
+
+def batch_main(argv: list[str]) -> int:
+    args = parse_batch_args(argv)
+    try:
+        import explainers
+        import models
+        from batch import Settings, run_batch
+
+        methods = tuple(m.strip() for m in (args.methods or ",".join(explainers.DEFAULT_METHODS)).split(",") if m)
+        unknown = [m for m in methods if m not in explainers.METHODS]
+        if unknown or not methods:
+            raise CliError(
+                f"unknown method(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(explainers.METHODS)}"
+            )
+        if not args.folder.is_dir():
+            raise CliError(f"{args.folder} is not a folder")
+        model = args.model or models.DEFAULT_MODEL
+        if not model.lower().endswith(models.MODEL_EXTENSIONS):
+            source = models.get_source(model)
+            if source.unavailable_reason():
+                raise CliError(f"{model} is unavailable: {source.unavailable_reason()}")
+        else:
+            model = str(Path(model).resolve())  # the actors may run elsewhere in the folder tree
+        settings = Settings(model=model, methods=methods, metrics=args.metrics, seed=args.seed)
+        summary = run_batch(args.folder.resolve(), args.out, settings, address=args.address, workers=args.workers)
+    except (CliError, ValueError, OSError, ConnectionError) as error:
+        print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
+        return 1
+    run = summary["this_run"]
+    rate = f", {run['images_per_second']:.2f} images/s" if run["images_per_second"] else " (all shards were done)"
+    print(
+        f"{summary['explained']} of {summary['images']} images explained, {summary['failed']} failed; this run "
+        f"{run['images']} images in {run['seconds']:.1f} s{rate} with {run['workers']} worker(s) on {run['address']}"
+        + (f"; accuracy {summary['accuracy']:.1%}" if summary["accuracy"] is not None else "")
+        + f" -> {args.out}"
+    )
+    for failure in summary["failures"]:
+        print(f"  failed: {failure['path']}: {failure['error']}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["visualize"]:
         return visualize_main(argv[1:])
+    if argv[:1] == ["batch"]:
+        return batch_main(argv[1:])
     args = parse_args(argv)
     try:
         if args.list_models:

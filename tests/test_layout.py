@@ -7,7 +7,7 @@ import sys
 
 from tests.conftest import ROOT
 
-ENGINE = ("explainers", "imaging", "introspection", "metrics", "models", "reports")
+ENGINE = ("batch", "explainers", "imaging", "introspection", "metrics", "models", "reports")
 
 
 def test_the_engine_packages_import_no_streamlit():
