@@ -17,6 +17,7 @@ def main() -> None:
         [
             st.Page("pages/compare.py", title="Compare methods", icon=":material/compare:", default=True),
             st.Page("pages/two_models.py", title="Two models", icon=":material/splitscreen:"),
+            st.Page("pages/dataset.py", title="Dataset", icon=":material/dataset:"),
             st.Page("pages/layers.py", title="Inside the network", icon=":material/layers:"),
             st.Page("pages/training.py", title="Watch a CNN learn", icon=":material/model_training:"),
             st.Page("pages/model.py", title="Model", icon=":material/account_tree:"),

@@ -13,17 +13,21 @@ the reason it failed), ``out/maps/shard-NNNNN.npz`` (float16 maps), ``out/class_
 
 from batch.explain import Explainer, Settings, pack_maps, unpack_maps
 from batch.files import ImageFile, find_images
-from batch.run import SHARD_SIZE, default_workers, run_batch, start_ray
+from batch.results import BatchResults, NotABatchResult
+from batch.run import SHARD_SIZE, default_workers, run_batch, run_in_process, start_ray
 
 __all__ = [
     "SHARD_SIZE",
+    "BatchResults",
     "Explainer",
     "ImageFile",
+    "NotABatchResult",
     "Settings",
     "default_workers",
     "find_images",
     "pack_maps",
     "run_batch",
+    "run_in_process",
     "start_ray",
     "unpack_maps",
 ]

@@ -76,7 +76,7 @@ class Explainer:
         inputs: dict[int, np.ndarray] = {}
         for index, file in enumerate(files):
             try:
-                inputs[index] = self._read(file)
+                inputs[index] = self.read(file)
             except (OSError, imaging.ImageError, ValueError) as error:
                 rows[index]["error"] = one_line(error)
         outputs = {}
@@ -101,7 +101,7 @@ class Explainer:
             results.append((row, maps))
         return results
 
-    def _read(self, file: ImageFile) -> np.ndarray:
+    def read(self, file: ImageFile) -> np.ndarray:
         """The file as the model's input: decoded, through its default window, resized, preprocessed."""
         path = self.folder / file.path
         imaging.check_image_size(path.stat().st_size)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from batch.explain import Explainer, Settings, unpack_maps
+from batch.explain import Explainer, Settings, columns, pack_maps, unpack_maps
 from batch.files import ImageFile, find_images
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -162,11 +162,43 @@ def run_batch(
             if progress:
                 progress(explained, len(items), time.perf_counter() - started)
     seconds = time.perf_counter() - started
-    return finish(out, files, settings, seconds, explained, workers, address)
+    return finish(out, folder, files, settings, seconds, explained, workers, address)
+
+
+def run_in_process(folder: Path, out: Path, settings: Settings, progress: Progress | None = None) -> dict:
+    """The same results as :func:`run_batch`, computed in this process without Ray (a small folder, a page that
+    computes in the app, a test); shards and resume work the same way."""
+    files = find_images(folder)
+    if not files:
+        raise ValueError(f"no images under {folder}")
+    shards = [files[start : start + SHARD_SIZE] for start in range(0, len(files), SHARD_SIZE)]
+    todo = [index for index in range(len(shards)) if not _done(out, index)]
+    out.mkdir(parents=True, exist_ok=True)
+    started, explained = time.perf_counter(), 0
+    explainer = Explainer(str(folder), settings) if todo else None
+    total = sum(len(shards[index]) for index in todo)
+    for index in todo:
+        rows = []
+        for start in range(0, len(shards[index]), ROWS_PER_CALL):
+            chunk = shards[index][start : start + ROWS_PER_CALL]
+            for row, maps in explainer.explain_files(chunk):
+                rows.append(row | {"shard": index, "maps": pack_maps(maps)})
+            explained += len(chunk)
+            if progress:
+                progress(explained, total, time.perf_counter() - started)
+        write_shard(out, index, pd.DataFrame(columns(rows, settings)))
+    return finish(out, folder, files, settings, time.perf_counter() - started, explained, 0, "in-process")
 
 
 def finish(
-    out: Path, files: list[ImageFile], settings: Settings, seconds: float, explained: int, workers: int, address
+    out: Path,
+    folder: Path,
+    files: list[ImageFile],
+    settings: Settings,
+    seconds: float,
+    explained: int,
+    workers: int,
+    address: str | None,
 ) -> dict:
     """``predictions.parquet`` from every shard, the per-class mean maps and ``summary.json``."""
     rows = pd.concat(
@@ -178,6 +210,7 @@ def finish(
     means = class_means(out, ok)
     np.savez_compressed(out / "class_means.npz", **means)
     summary = {
+        "folder": str(folder.resolve()),
         "images": len(files),
         "explained": len(ok),
         "failed": len(rows) - len(ok),

@@ -101,6 +101,13 @@ def image_ui(sample_kind: str) -> PickedImage | None:
     return picked
 
 
+def use_image(data: bytes, title: str) -> None:
+    """Make ``data`` the session's image, as if uploaded (another page hands an image over to this one). Call it
+    from a widget's callback: it sets the image radio, which a page may already have drawn."""
+    st.session_state[_UPLOADED_IMAGE] = PickedImage(imaging.load_image(data), title)
+    st.session_state["image_source"] = "Upload"
+
+
 def _previous_image() -> PickedImage | None:
     previous: PickedImage | None = st.session_state.get(_LAST_GOOD_IMAGE)
     if previous is not None:

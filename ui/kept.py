@@ -27,6 +27,9 @@ KEPT_KEYS = (
     "second_model",  # the two-models page's second model
     "shared_class",
     "two_models_target",
+    "dataset_folder",
+    "dataset_projection",
+    "dataset_colour",
 )
 KEPT_PREFIXES = (
     "layer_",  # the CAM layer, per model
