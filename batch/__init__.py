@@ -14,7 +14,7 @@ the reason it failed), ``out/maps/shard-NNNNN.npz`` (float16 maps), ``out/class_
 from batch.explain import Explainer, Settings, pack_maps, unpack_maps
 from batch.files import ImageFile, find_images
 from batch.results import BatchResults, NotABatchResult
-from batch.run import SHARD_SIZE, default_workers, run_batch, run_in_process, start_ray
+from batch.run import SHARD_SIZE, default_workers, explain_in_memory, run_batch, run_in_process, start_ray
 
 __all__ = [
     "SHARD_SIZE",
@@ -24,6 +24,7 @@ __all__ = [
     "NotABatchResult",
     "Settings",
     "default_workers",
+    "explain_in_memory",
     "find_images",
     "pack_maps",
     "run_batch",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,13 +51,21 @@ class Explainer:
     a ``maps`` column: each image's maps as float16 in ``.npz`` bytes (empty for a file that failed).
     """
 
-    def __init__(self, folder: str, settings: Settings, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        folder: str,
+        settings: Settings,
+        threads: int | None = None,
+        reader: Callable[[str], bytes] | None = None,
+    ) -> None:
+        """``reader(path)`` gives a file's bytes when they are not files under ``folder`` (images held in memory)."""
         if threads:
             import tensorflow as tf
 
             tf.config.threading.set_intra_op_parallelism_threads(threads)
             tf.config.threading.set_inter_op_parallelism_threads(1)
         self.folder = Path(folder)
+        self.reader = reader
         self.settings = settings
         self.source = load_source(settings.model)
         self.model = self.source.load()
@@ -102,10 +111,19 @@ class Explainer:
         return results
 
     def read(self, file: ImageFile) -> np.ndarray:
-        """The file as the model's input: decoded, through its default window, resized, preprocessed."""
-        path = self.folder / file.path
-        imaging.check_image_size(path.stat().st_size)
-        loaded = imaging.load_image(path.read_bytes())
+        """The file as the model's input (see :meth:`prepare`)."""
+        if self.reader is not None:
+            data = self.reader(file.path)
+            imaging.check_image_size(len(data))
+        else:
+            path = self.folder / file.path
+            imaging.check_image_size(path.stat().st_size)
+            data = path.read_bytes()
+        return self.prepare(data)
+
+    def prepare(self, data: bytes) -> np.ndarray:
+        """An image file's bytes as the model's input: decoded, through its default window, resized, preprocessed."""
+        loaded = imaging.load_image(data)
         image = imaging.resize_for_model(
             imaging.apply_window(loaded.values, loaded.default_window), self.source.input_size
         )

@@ -22,6 +22,10 @@ class BatchResults:
     summary: dict
     rows: pd.DataFrame
     """``predictions.parquet``: one row per file, failures included (``error`` not empty)."""
+    held_maps: dict[str, dict[str, np.ndarray]] | None = None
+    """For results computed in memory (:func:`batch.explain_in_memory`): each image's maps, by path."""
+    held_images: dict[str, bytes] | None = None
+    """For results computed in memory: the images themselves, by path (never written anywhere)."""
 
     @classmethod
     def open(cls, folder: Path) -> BatchResults:
@@ -72,17 +76,26 @@ class BatchResults:
     @cached_property
     def class_means(self) -> dict[str, dict[str, np.ndarray]]:
         """Per method, per class, the mean map (float32); classes by label, or by prediction without labels."""
+        from batch.run import mean_maps
+
         means: dict[str, dict[str, np.ndarray]] = {}
-        path = self.folder / self.summary.get("class_means", "class_means.npz")
-        if path.exists():
-            with np.load(path) as archive:
-                for key in archive.files:
-                    method, name = key.split("/", 1)
-                    means.setdefault(method, {})[name] = archive[key]
+        if self.held_maps is not None:
+            flat = mean_maps(self.explained, self.held_maps.items())
+        else:
+            path = self.folder / self.summary.get("class_means", "class_means.npz")
+            flat = {}
+            if path.exists():
+                with np.load(path) as archive:
+                    flat = {key: archive[key] for key in archive.files}
+        for key, mean in flat.items():
+            method, name = key.split("/", 1)
+            means.setdefault(method, {})[name] = mean
         return means
 
     def maps_of(self, path: str) -> dict[str, np.ndarray]:
         """One image's maps (float16, per method), read from the shard that holds them; empty if none."""
+        if self.held_maps is not None:
+            return self.held_maps.get(path, {})
         for shard in sorted((self.folder / "maps").glob("shard-*.npz")):
             with np.load(shard) as archive:
                 paths = list(archive["paths"])
@@ -92,7 +105,9 @@ class BatchResults:
         return {}
 
     def image_bytes(self, path: str) -> bytes | None:
-        """The image file itself, when the dataset folder the run read is still there."""
+        """The image file itself, when the dataset folder the run read is still there (or it is held in memory)."""
+        if self.held_images is not None:
+            return self.held_images.get(path)
         source = Path(self.summary.get("folder", "")) / path
         try:
             return source.read_bytes()

@@ -8,6 +8,7 @@ actor pool (``map_batches`` with :class:`batch.explain.Explainer`); without an a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -15,15 +16,19 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from batch.explain import Explainer, Settings, columns, pack_maps, unpack_maps
 from batch.files import ImageFile, find_images
+
+if TYPE_CHECKING:
+    from batch.results import BatchResults
 
 PROJECT = Path(__file__).resolve().parent.parent
 SHARD_SIZE = 32
@@ -190,6 +195,48 @@ def run_in_process(folder: Path, out: Path, settings: Settings, progress: Progre
     return finish(out, folder, files, settings, time.perf_counter() - started, explained, 0, "in-process")
 
 
+def explain_in_memory(
+    images: dict[str, bytes], labels: dict[str, str | None], settings: Settings, progress: Progress | None = None
+) -> BatchResults:
+    """A few hundred images held in memory (uploads, a zip, a bundled subset), explained in this process: the same
+    rows and maps as a batch run, kept in the returned results and written nowhere."""
+    from batch.results import BatchResults
+
+    explainer = Explainer("", settings, reader=images.__getitem__)
+    files = [ImageFile(path, labels.get(path)) for path in sorted(images)]
+    rows, maps, started = [], {}, time.perf_counter()
+    for start in range(0, len(files), ROWS_PER_CALL):
+        for row, image_maps in explainer.explain_files(files[start : start + ROWS_PER_CALL]):
+            rows.append(row)
+            if image_maps:
+                maps[row["path"]] = {method: value.astype(np.float16) for method, value in image_maps.items()}
+        if progress:
+            progress(min(start + ROWS_PER_CALL, len(files)), len(files), time.perf_counter() - started)
+    frame = pd.DataFrame(columns(rows, settings)).drop(columns=["maps", "shard"])
+    ok = frame[frame["error"] == ""]
+    labelled = ok[ok["label"] != ""]
+    digest = hashlib.sha256()
+    for path in sorted(images):
+        digest.update(path.encode() + hashlib.sha256(images[path]).digest())
+    summary = {
+        "folder": None,
+        "id": f"memory-{digest.hexdigest()[:16]}-{settings.model}-{','.join(settings.methods)}",
+        "images": len(files),
+        "explained": len(ok),
+        "failed": len(frame) - len(ok),
+        "labelled": len(labelled),
+        "accuracy": None if labelled.empty else float((labelled["label"] == labelled["predicted_label"]).mean()),
+        "model": settings.model,
+        "methods": list(settings.methods),
+        "metrics": settings.metrics,
+        "seed": settings.seed,
+        "class_means_by": "label" if not labelled.empty else "predicted_label",
+        "failures": [{"path": r.path, "error": r.error} for r in frame[frame["error"] != ""].itertuples()],
+        "this_run": {"images": len(files), "seconds": time.perf_counter() - started, "address": "in memory"},
+    }
+    return BatchResults(Path(), summary, frame, maps, dict(images))
+
+
 def finish(
     out: Path,
     folder: Path,
@@ -238,23 +285,34 @@ def finish(
     return summary
 
 
+def _shard_maps(out: Path) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
+    """Every image's maps from the shards on disk, one shard in memory at a time."""
+    for path in sorted((out / "maps").glob("shard-*.npz")):
+        with np.load(path) as archive:
+            methods = [name for name in archive.files if name != "paths"]
+            stacks = {method: archive[method] for method in methods}
+            for index, image_path in enumerate(archive["paths"]):
+                yield str(image_path), {method: stacks[method][index] for method in methods}
+
+
 def class_means(out: Path, ok: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Per class and method, the mean map (float32): ``<method>/<class>`` keys. The class is the true label where
-    the folder gives labels, else the predicted one. Read shard by shard, so memory holds one shard's maps."""
+    """Per class and method, the mean map (float32), ``<method>/<class>`` keys, from the shards on disk."""
+    return mean_maps(ok, _shard_maps(out))
+
+
+def mean_maps(ok: pd.DataFrame, maps: Iterable[tuple[str, dict[str, np.ndarray]]]) -> dict[str, np.ndarray]:
+    """Per class and method, the mean of the images' maps, ``<method>/<class>`` keys. The class is the true label
+    where the images have labels, else the predicted one."""
     by_label = (ok["label"] != "").any()
     classes = dict(zip(ok["path"], ok["label"] if by_label else ok["predicted_label"], strict=True))
     sums: dict[tuple[str, str], np.ndarray] = {}
     counts: dict[tuple[str, str], int] = {}
-    for path in sorted((out / "maps").glob("shard-*.npz")):
-        with np.load(path) as archive:
-            paths = archive["paths"]
-            for method in (name for name in archive.files if name != "paths"):
-                stack = archive[method].astype(np.float32)
-                for image_path, attribution in zip(paths, stack, strict=True):
-                    name = classes.get(str(image_path))
-                    if name is None or name == "":
-                        continue
-                    key = (method, name)
-                    sums[key] = sums.get(key, 0.0) + attribution
-                    counts[key] = counts.get(key, 0) + 1
+    for image_path, image_maps in maps:
+        name = classes.get(image_path)
+        if not name:
+            continue
+        for method, attribution in image_maps.items():
+            key = (method, name)
+            sums[key] = sums.get(key, 0.0) + attribution.astype(np.float32)
+            counts[key] = counts.get(key, 0) + 1
     return {f"{method}/{name}": sums[(method, name)] / counts[(method, name)] for method, name in sums}

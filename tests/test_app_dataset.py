@@ -4,7 +4,9 @@ image handed to the Compare page."""
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 
 import numpy as np
 import pandas as pd
@@ -99,15 +101,65 @@ def test_the_dataset_page_shows_a_run_and_opens_an_image_in_compare(fashion_resu
     for method in ("tsne", "umap"):
         at.radio(key="dataset_projection").set_value(method).run()
         assert_clean(at)
+    at.selectbox(key="dataset_colour").set_value("gradcam_insertion_auc").run()  # a metric, on a continuous scale
+    assert_clean(at)
+    charts = at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
+    assert json.loads(charts[-1].proto.spec)["encoding"]["color"]["type"] == "quantitative"
 
-    wrong = results.misclassified()
-    if wrong.empty:
-        pytest.skip("the model got every image right")
-    at.selectbox(key="dataset_image").set_value(wrong["path"].iloc[0]).run()
+    picked = results.explained["path"].iloc[-1]  # any image opens, not only a misclassified one
+    at.selectbox(key="dataset_image").set_value(picked).run()
     next(button for button in at.button if button.label == "Open in Compare").click().run()
     assert_clean(at)
     assert at.session_state["image_source"] == "Upload" and at.session_state["model"] == "fashion_mnist_cnn"
     at.switch_page(str(ROOT / "pages" / "compare.py")).run()
     assert_clean(at)
     shown = [image.proto.imgs[0].caption for image in at.get("image")]
-    assert any(caption.startswith(wrong["path"].iloc[0].split("/")[-1]) for caption in shown)
+    assert any(caption.startswith(picked.split("/")[-1]) for caption in shown)
+
+
+def dataset_page(at: AppTest) -> AppTest:
+    at.run()
+    at.switch_page(PAGE).run()
+    at.radio(key="dataset_source").set_value("here").run()
+    assert_clean(at)
+    return at
+
+
+def test_the_bundled_subset_is_explained_in_the_app(bundled_model):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.session_state["dataset_methods"] = ["gradcam"]
+    dataset_page(at)
+    next(button for button in at.button if button.label.startswith("Explain 300")).click().run()
+    assert_clean(at)
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert metrics["Images"] == "300" and metrics["Failed"] == "0"
+    assert float(metrics["Accuracy"].rstrip("%")) > 80
+    held = at.session_state["_dataset_in_memory"]
+    assert held.summary["folder"] is None and len(held.held_maps) == 300
+    captions = [image.proto.imgs[0].caption for image in at.get("image")]
+    assert set(fashion_mnist.CLASS_NAMES) <= set(captions)  # a mean map per class, then the neighbours
+
+
+def test_a_zip_of_class_folders_is_read_in_memory(bundled_model, tmp_path):
+    subset = np.load(ROOT / "models" / "bundled" / "fashion_mnist_subset.npz")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in ("Bag", "Trouser"):
+            indices = np.flatnonzero(subset["test_labels"] == fashion_mnist.CLASS_NAMES.index(name))[:3]
+            for index in indices:
+                archive.writestr(f"shop/{name}/{index}.png", imaging.png_bytes(subset["test_images"][index]))
+        archive.writestr("shop/Bag/broken.png", b"not a picture")
+        archive.writestr("__MACOSX/shop/._junk", b"resource fork")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.session_state["dataset_methods"] = ["gradcam"]
+    at.session_state["dataset_images"] = "upload"
+    at.session_state["dataset_model"] = "fashion_mnist_cnn"
+    dataset_page(at)
+    at.file_uploader(key="dataset_upload").upload("shop.zip", buffer.getvalue(), "application/zip").run()
+    next(button for button in at.button if button.label.startswith("Explain 7")).click().run()
+    assert_clean(at)
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert metrics["Images"] == "7" and metrics["Failed"] == "1"
+    held = at.session_state["_dataset_in_memory"]
+    assert set(held.rows["label"]) == {"Bag", "Trouser"}  # the class folders, below the zipped dataset folder
+    assert not list(tmp_path.iterdir())

@@ -28,6 +28,11 @@ KEPT_KEYS = (
     "shared_class",
     "two_models_target",
     "dataset_folder",
+    "dataset_source",
+    "dataset_images",
+    "dataset_methods",
+    "dataset_metrics",
+    "dataset_model",
     "dataset_projection",
     "dataset_colour",
 )
