@@ -103,6 +103,16 @@ def print_progress(done: int, total: int, seconds: float) -> None:
     )
 
 
+def _plan(folder: Path, out: Path) -> tuple[list[ImageFile], list[list[ImageFile]], list[int]]:
+    """The folder's images, their shards, and the shards not written yet to ``out`` (created)."""
+    files = find_images(folder)
+    if not files:
+        raise ValueError(f"no images under {folder}")
+    shards = [files[start : start + SHARD_SIZE] for start in range(0, len(files), SHARD_SIZE)]
+    out.mkdir(parents=True, exist_ok=True)
+    return files, shards, [index for index in range(len(shards)) if not _done(out, index)]
+
+
 def run_batch(
     folder: Path,
     out: Path,
@@ -115,12 +125,7 @@ def run_batch(
     """Explain every image under ``folder`` into ``out`` (see the module's docstring); returns ``summary.json``."""
     import ray
 
-    files = find_images(folder)
-    if not files:
-        raise ValueError(f"no images under {folder}")
-    shards = [files[start : start + SHARD_SIZE] for start in range(0, len(files), SHARD_SIZE)]
-    todo = [index for index in range(len(shards)) if not _done(out, index)]
-    out.mkdir(parents=True, exist_ok=True)
+    files, shards, todo = _plan(folder, out)
     workers = workers or default_workers()
     started = time.perf_counter()
     explained = 0
@@ -173,12 +178,7 @@ def run_batch(
 def run_in_process(folder: Path, out: Path, settings: Settings, progress: Progress | None = None) -> dict:
     """The same results as :func:`run_batch`, computed in this process without Ray (a small folder, a page that
     computes in the app, a test); shards and resume work the same way."""
-    files = find_images(folder)
-    if not files:
-        raise ValueError(f"no images under {folder}")
-    shards = [files[start : start + SHARD_SIZE] for start in range(0, len(files), SHARD_SIZE)]
-    todo = [index for index in range(len(shards)) if not _done(out, index)]
-    out.mkdir(parents=True, exist_ok=True)
+    files, shards, todo = _plan(folder, out)
     started, explained = time.perf_counter(), 0
     explainer = Explainer(str(folder), settings) if todo else None
     total = sum(len(shards[index]) for index in todo)
@@ -213,28 +213,36 @@ def explain_in_memory(
         if progress:
             progress(min(start + ROWS_PER_CALL, len(files)), len(files), time.perf_counter() - started)
     frame = pd.DataFrame(columns(rows, settings)).drop(columns=["maps", "shard"])
-    ok = frame[frame["error"] == ""]
-    labelled = ok[ok["label"] != ""]
     digest = hashlib.sha256()
     for path in sorted(images):
         digest.update(path.encode() + hashlib.sha256(images[path]).digest())
     summary = {
         "folder": None,
         "id": f"memory-{digest.hexdigest()[:16]}-{settings.model}-{','.join(settings.methods)}",
-        "images": len(files),
+        **_summary(frame, len(files), settings),
+        "this_run": {"images": len(files), "seconds": time.perf_counter() - started, "address": "in memory"},
+    }
+    return BatchResults(Path(), summary, frame, maps, dict(images))
+
+
+def _summary(rows: pd.DataFrame, images: int, settings: Settings) -> dict:
+    """What ``summary.json`` says of any run's rows: counts, accuracy over the labelled images, settings, failures."""
+    ok = rows[rows["error"] == ""]
+    labelled = ok[ok["label"] != ""]
+    return {
+        "images": images,
         "explained": len(ok),
-        "failed": len(frame) - len(ok),
+        "failed": len(rows) - len(ok),
         "labelled": len(labelled),
         "accuracy": None if labelled.empty else float((labelled["label"] == labelled["predicted_label"]).mean()),
         "model": settings.model,
         "methods": list(settings.methods),
         "metrics": settings.metrics,
         "seed": settings.seed,
+        "settings": asdict(settings),
         "class_means_by": "label" if not labelled.empty else "predicted_label",
-        "failures": [{"path": r.path, "error": r.error} for r in frame[frame["error"] != ""].itertuples()],
-        "this_run": {"images": len(files), "seconds": time.perf_counter() - started, "address": "in memory"},
+        "failures": [{"path": r.path, "error": r.error} for r in rows[rows["error"] != ""].itertuples()],
     }
-    return BatchResults(Path(), summary, frame, maps, dict(images))
 
 
 def finish(
@@ -252,27 +260,14 @@ def finish(
         [pd.read_parquet(path) for path in sorted((out / "shards").glob("shard-*.parquet"))], ignore_index=True
     ).sort_values("path", ignore_index=True)
     rows.to_parquet(out / "predictions.parquet", index=False)
-    ok = rows[rows["error"] == ""]
-    labelled = ok[ok["label"] != ""]
-    means = class_means(out, ok)
+    means = class_means(out, rows[rows["error"] == ""])
     np.savez_compressed(out / "class_means.npz", **means)
     summary = {
         "folder": str(folder.resolve()),
-        "images": len(files),
-        "explained": len(ok),
-        "failed": len(rows) - len(ok),
-        "labelled": len(labelled),
-        "accuracy": None if labelled.empty else float((labelled["label"] == labelled["predicted_label"]).mean()),
-        "model": settings.model,
-        "methods": list(settings.methods),
-        "metrics": settings.metrics,
-        "seed": settings.seed,
-        "settings": asdict(settings),
+        **_summary(rows, len(files), settings),
         "class_means": "class_means.npz",
-        "class_means_by": "label" if not labelled.empty else "predicted_label",
         "predictions": "predictions.parquet",
         "maps": "maps/",
-        "failures": [{"path": r.path, "error": r.error} for r in rows[rows["error"] != ""].itertuples()],
         "this_run": {
             "images": explained,
             "seconds": seconds,

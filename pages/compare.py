@@ -20,7 +20,7 @@ from ui.method_choice import display_ui, methods_ui, seed_ui
 from ui.places import Place
 from ui.prediction import Case, case_ui, choices_ui, prediction_ui
 from ui.profile import phase, record
-from ui.report import take_away_ui
+from ui.report import ShownView, take_away_ui
 from ui.trust import ShownMap, Subject, Thumbnails, trust_ui
 
 MAPS_PER_ROW = 4
@@ -195,7 +195,7 @@ def maps_ui(case: Case, target: int, methods: list[str], seed: int, update_link:
                 {m: slots[m].trust for m in explanations},
                 Thumbnails(image, display),
             )
-        take_away_ui(case, target, explanations, unavailable, display, measured)
+        take_away_ui(ShownView(case, target, explanations, unavailable, display, measured))
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -17,27 +18,31 @@ from ui.prediction import Case
 from ui.trust import Measured
 
 
-def _report(
-    case: Case,
-    target: int,
-    explanations: dict[str, explainers.Explanation],
-    unavailable: dict[str, str],
-    display: imaging.Display,
-    measured: Measured,
-    format: str,
-) -> bytes:
-    chosen = case.chosen
+@dataclass(frozen=True)
+class ShownView:
+    """What the Compare page shows now: the case, the class, its maps, the display and what trust was measured."""
+
+    case: Case
+    target: int
+    explanations: dict[str, explainers.Explanation]
+    unavailable: dict[str, str]
+    display: imaging.Display
+    measured: Measured
+
+
+def _report(view: ShownView, format: str) -> bytes:
+    case, measured, chosen = view.case, view.measured, view.case.chosen
     report = reports.compose(
         model=reports.ModelFacts.of(chosen.source, case.prediction.kind, chosen.layer, chosen.preset_guess),
         image=reports.ImageFacts.of(case.picked.loaded, case.picked.title, case.window, case.image),
         prediction=case.prediction,
-        target=target,
-        explanations=list(explanations.values()),
-        display=display,
+        target=view.target,
+        explanations=list(view.explanations.values()),
+        display=view.display,
         faithfulness=measured.faithfulness,
         chance=measured.chance,
         randomization=measured.randomization,
-        unavailable=unavailable,
+        unavailable=view.unavailable,
     )
     return reports.render(report, format)
 
@@ -50,14 +55,7 @@ def _npz(explanations: dict[str, explainers.Explanation]) -> bytes:
     return buffer.getvalue()
 
 
-def take_away_ui(
-    case: Case,
-    target: int,
-    explanations: dict[str, explainers.Explanation],
-    unavailable: dict[str, str],
-    display: imaging.Display,
-    measured: Measured,
-) -> None:
+def take_away_ui(view: ShownView) -> None:
     """Download buttons for the report of this view (as shown now: maps, display and trust measured so far) and
     the raw maps."""
     st.subheader("Take it away", anchor="take-away")
@@ -67,12 +65,13 @@ def take_away_ui(
         "Both are built in memory when you click. Patient attributes of a DICOM file never reach either. The raw "
         "maps are one float32 array per method at the model's input size."
     )
-    name = re.sub(r"[^A-Za-z0-9]+", "-", case.prediction.names[target]).strip("-").lower() or "class"
+    explanations = view.explanations
+    name = re.sub(r"[^A-Za-z0-9]+", "-", view.case.prediction.names[view.target]).strip("-").lower() or "class"
     columns = st.columns(3)
     for column, (format, (mime, _)) in zip(columns, reports.FORMATS.items(), strict=False):
         column.download_button(
             f"Download report ({format.upper()})",
-            partial(_report, case, target, explanations, unavailable, display, measured, format),
+            partial(_report, view, format),
             file_name=f"explanation-report-{name}.{format}",
             mime=mime,
             key=f"download_report_{format}",
@@ -83,7 +82,7 @@ def take_away_ui(
     columns[2].download_button(
         "Download raw maps (.npz)",
         partial(_npz, explanations),
-        file_name=f"maps-{target}.npz",
+        file_name=f"maps-{view.target}.npz",
         mime="application/octet-stream",
         key="download_npz",
         icon=":material/download:",
