@@ -150,6 +150,18 @@ def _pair(text: str, option: str) -> tuple[float, float]:
     return low, high
 
 
+def parse_methods(text: str | None) -> tuple[str, ...]:
+    """``--methods``: comma-separated method names, the app's four when not given."""
+    import explainers
+
+    methods = tuple(m.strip() for m in (text or ",".join(explainers.DEFAULT_METHODS)).split(",") if m.strip())
+    unknown = [m for m in methods if m not in explainers.METHODS]
+    if unknown or not methods:
+        names = ", ".join(explainers.METHODS)
+        raise CliError(f"unknown method(s) {', '.join(unknown) or '(none given)'}; choose from {names}")
+    return methods
+
+
 def window_for(loaded: imaging.LoadedImage, args: argparse.Namespace) -> imaging.Window:
     try:
         if args.window:
@@ -233,11 +245,7 @@ def run(args: argparse.Namespace) -> dict:
     import explainers
     import models
 
-    methods = [m.strip() for m in (args.methods or ",".join(explainers.DEFAULT_METHODS)).split(",") if m.strip()]
-    unknown = [m for m in methods if m not in explainers.METHODS]
-    if unknown or not methods:
-        names = ", ".join(explainers.METHODS)
-        raise CliError(f"unknown method(s) {', '.join(unknown) or '(none given)'}; choose from {names}")
+    methods = list(parse_methods(args.methods))
     window = window_for(loaded, args)
     source, guess = model_source(args)
     model = source.load()
@@ -533,16 +541,10 @@ def parse_batch_args(argv: list[str]) -> argparse.Namespace:
 def batch_main(argv: list[str]) -> int:
     args = parse_batch_args(argv)
     try:
-        import explainers
         import models
         from batch import Settings, run_batch
 
-        methods = tuple(m.strip() for m in (args.methods or ",".join(explainers.DEFAULT_METHODS)).split(",") if m)
-        unknown = [m for m in methods if m not in explainers.METHODS]
-        if unknown or not methods:
-            raise CliError(
-                f"unknown method(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(explainers.METHODS)}"
-            )
+        methods = parse_methods(args.methods)
         if not args.folder.is_dir():
             raise CliError(f"{args.folder} is not a folder")
         model = args.model or models.DEFAULT_MODEL

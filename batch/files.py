@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import imaging
-from imaging.dicom import MAGIC, PREAMBLE_BYTES
+from imaging.dicom import MAGIC, PREAMBLE_BYTES, is_dicom
 
 
 @dataclass(frozen=True)
@@ -19,8 +19,7 @@ class ImageFile:
 
 def _is_dicom_file(path: Path) -> bool:
     with path.open("rb") as file:
-        head = file.read(PREAMBLE_BYTES + len(MAGIC))
-    return head[PREAMBLE_BYTES:] == MAGIC
+        return is_dicom(file.read(PREAMBLE_BYTES + len(MAGIC)))
 
 
 def _candidate(path: Path) -> bool:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from batch.explain import Explainer, Settings, columns, pack_maps, unpack_maps
+from batch.explain import Explainer, Settings, unpack_maps
 from batch.files import ImageFile, find_images
 
 if TYPE_CHECKING:
@@ -175,6 +175,11 @@ def run_batch(
     return finish(out, folder, files, settings, seconds, explained, workers, address)
 
 
+def _call_batch(files: list[ImageFile], shard: int) -> dict[str, list]:
+    """``files`` as the batch Ray Data hands an :class:`Explainer`, so every way of running makes rows alike."""
+    return {"path": [f.path for f in files], "label": [f.label or "" for f in files], "shard": [shard] * len(files)}
+
+
 def run_in_process(folder: Path, out: Path, settings: Settings, progress: Progress | None = None) -> dict:
     """The same results as :func:`run_batch`, computed in this process without Ray (a small folder, a page that
     computes in the app, a test); shards and resume work the same way."""
@@ -183,15 +188,14 @@ def run_in_process(folder: Path, out: Path, settings: Settings, progress: Progre
     explainer = Explainer(str(folder), settings) if todo else None
     total = sum(len(shards[index]) for index in todo)
     for index in todo:
-        rows = []
+        frames = []
         for start in range(0, len(shards[index]), ROWS_PER_CALL):
             chunk = shards[index][start : start + ROWS_PER_CALL]
-            for row, maps in explainer.explain_files(chunk):
-                rows.append(row | {"shard": index, "maps": pack_maps(maps)})
+            frames.append(pd.DataFrame(explainer(_call_batch(chunk, index))))
             explained += len(chunk)
             if progress:
                 progress(explained, total, time.perf_counter() - started)
-        write_shard(out, index, pd.DataFrame(columns(rows, settings)))
+        write_shard(out, index, pd.concat(frames, ignore_index=True))
     return finish(out, folder, files, settings, time.perf_counter() - started, explained, 0, "in-process")
 
 
@@ -204,15 +208,14 @@ def explain_in_memory(
 
     explainer = Explainer("", settings, reader=images.__getitem__)
     files = [ImageFile(path, labels.get(path)) for path in sorted(images)]
-    rows, maps, started = [], {}, time.perf_counter()
+    frames, started = [], time.perf_counter()
     for start in range(0, len(files), ROWS_PER_CALL):
-        for row, image_maps in explainer.explain_files(files[start : start + ROWS_PER_CALL]):
-            rows.append(row)
-            if image_maps:
-                maps[row["path"]] = {method: value.astype(np.float16) for method, value in image_maps.items()}
+        frames.append(pd.DataFrame(explainer(_call_batch(files[start : start + ROWS_PER_CALL], -1))))
         if progress:
             progress(min(start + ROWS_PER_CALL, len(files)), len(files), time.perf_counter() - started)
-    frame = pd.DataFrame(columns(rows, settings)).drop(columns=["maps", "shard"])
+    frame = pd.concat(frames, ignore_index=True)
+    maps = {path: unpack_maps(data) for path, data in zip(frame["path"], frame["maps"], strict=True) if data}
+    frame = frame.drop(columns=["maps", "shard"])
     digest = hashlib.sha256()
     for path in sorted(images):
         digest.update(path.encode() + hashlib.sha256(images[path]).digest())
