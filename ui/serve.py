@@ -16,7 +16,10 @@ APP = Path(__file__).resolve().parent.parent / "app.py"
 
 def main(argv: list[str]) -> None:
     # Imported here, in one thread, before the preload thread and the server's threads need them: TensorFlow's
-    # import is not safe to race from two threads.
+    # import is not safe to race from two threads. Listening first and importing in the background (app.py
+    # waiting for it) was tried twice: the server listened 3 s sooner, but on a 2-core CPU the import then shares
+    # Python's lock with the server and the browser's page load, and the default sample's maps came no sooner
+    # (11.7-12.3 s against 11.7-11.9 s, runs alternated with the code before).
     import explainers  # noqa: F401
     import models
     from ui import preload
