@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/click_to_maps.py                  # as a visitor on this machine sees it
     .venv/bin/python bench/click_to_maps.py --browser-nice   # the same, Chromium at the lowest CPU priority
+    .venv/bin/python bench/click_to_maps.py --freeze-browser # Chromium stopped while an upload's maps compute
 
 Starts the real app and drives it in headless Chromium:
 
@@ -14,7 +15,10 @@ Starts the real app and drives it in headless Chromium:
 
 The server runs with ``EXPLORER_PROFILE`` set, so the app logs each phase (decode, predict, each method,
 rendering, ...; see ``ui/profile.py``); after each step the phases that fell in it are printed, and the
-rest of the wait is Streamlit, the transfer and the browser's paint. Not a test: nothing asserts.
+rest of the wait is Streamlit, the transfer and the browser's paint. Each upload also prints each method's time
+in the app against the same method in-process. ``--freeze-browser`` stops Chromium (SIGSTOP) from the upload's
+decoding until its last map is computed, so the app's methods run with no browser beside them on the cores (the
+browser's waits are then meaningless; the method times are what it is for). Not a test: nothing asserts.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -61,15 +66,19 @@ DISPLAY_CHANGES = (  # (setting, new value, maps it redraws: a colormap is for u
 )
 
 
-def engine_seconds(model, source, pixels: np.ndarray) -> float:
-    """The four default maps in this process, as the app computes them (one warm-up call, then timed)."""
+def engine_seconds(model, source, pixels: np.ndarray) -> tuple[float, dict[str, float]]:
+    """The four default maps in this process, as the app computes them (one warm-up call, then timed): the
+    seconds for all four, and each method's."""
     inputs = source.preprocess(imaging.resize_for_model(pixels, source.input_size))
-    seconds = []
     for _ in range(2):
-        started = time.perf_counter()
-        list(explainers.explain_many(model, inputs, explainers.DEFAULT_METHODS, baseline=source.black_image()))
-        seconds.append(time.perf_counter() - started)
-    return seconds[-1]
+        started = last = time.perf_counter()
+        methods = {}
+        for explanation in explainers.explain_many(
+            model, inputs, explainers.DEFAULT_METHODS, baseline=source.black_image()
+        ):
+            now = time.perf_counter()
+            methods[explanation.method], last = now - last, now
+    return last - started, methods
 
 
 class Profile:
@@ -79,13 +88,23 @@ class Profile:
         self.path = path
         path.write_text("")
 
-    def print_between(self, start: float, end: float, browser_cpu: float | None = None) -> None:
+    def between(self, start: float, end: float) -> dict[str, list[float]]:
+        """Each phase that ran between ``start`` and ``end``: [wall seconds, CPU seconds], summed."""
         totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
         for line in self.path.read_text().splitlines():
             entry = json.loads(line)
             if entry["start"] >= start - 0.05 and entry["end"] <= end + 0.05:
                 totals[entry["phase"]][0] += entry["end"] - entry["start"]
                 totals[entry["phase"]][1] += entry.get("cpu") or 0.0
+        return totals
+
+    def count_since(self, start: float, prefix: str) -> int:
+        """How many phases named ``prefix...`` ended after ``start``."""
+        entries = (json.loads(line) for line in self.path.read_text().splitlines())
+        return sum(entry["end"] >= start and entry["phase"].startswith(prefix) for entry in entries)
+
+    def print_between(self, start: float, end: float, browser_cpu: float | None = None) -> None:
+        totals = self.between(start, end)
         print(f"    {'server phase':40} {'wall':>7} {'CPU':>7}")
         for name, (seconds, cpu) in sorted(totals.items(), key=lambda item: -item[1][0]):
             print(f"    {name:40} {seconds:6.2f}s {cpu:6.2f}s")
@@ -130,6 +149,33 @@ def wait_for_new_maps(page, before: set[str], count: int, also_idle: bool = True
         expect(page.locator("[data-testid='stStatusWidget']")).to_have_count(0, timeout=WAIT_MS)
 
 
+def print_methods_against_engine(phases: dict[str, list[float]], engine: dict[str, float]) -> None:
+    """Each method's seconds in the app (its ``explain`` phase) against the same method in-process."""
+    cells = []
+    for method, seconds in engine.items():
+        in_app = phases.get(f"explain {method}", [0.0])[0]
+        cells.append(f"{method} {in_app:.2f}/{seconds:.2f} s")
+    print(f"    methods in the app / in-process: {', '.join(cells)}")
+
+
+def freeze_browser_while_maps_compute(profile: Profile, since: float) -> None:
+    """Stop Chromium (SIGSTOP) once the upload's image is decoded, and resume it when its maps are computed."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while not profile.count_since(since, "decode") and time.monotonic() < deadline:
+        time.sleep(0.005)
+    stopped = [pid for pid, _ in _chromium_stats()]
+    for pid in stopped:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGSTOP)
+    try:
+        while profile.count_since(since, "explain ") < MAP_COUNT and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        for pid in stopped:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGCONT)
+
+
 def lower_browser_priority() -> None:
     """Renice every Chromium process to 19, so the server gets the CPU first: as if the browser ran on the
     visitor's own machine. A second, labelled figure (``--browser-nice``), never the headline one."""
@@ -144,6 +190,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--browser-nice", action="store_true", help="run Chromium at the lowest CPU priority (a labelled variant)"
+    )
+    parser.add_argument(
+        "--freeze-browser",
+        action="store_true",
+        help="stop Chromium while each upload's maps compute (diagnostic: the methods' times without a browser)",
     )
     args = parser.parse_args()
 
@@ -190,6 +241,8 @@ def main() -> None:
                 before = set(map_sources(page))
                 started, browser_before = time.time(), browser_cpu_seconds()
                 page.locator("input[type=file]").set_input_files(path)  # replaces the previous upload
+                if args.freeze_browser:
+                    freeze_browser_while_maps_compute(profile, started)
                 wait_for_new_maps(page, before, 2, also_idle=False)  # the image as the model sees it, one map
                 first = time.time() - started
                 wait_for_new_maps(page, before, MAP_COUNT + 1, also_idle=False)
@@ -197,12 +250,14 @@ def main() -> None:
                 wait_for_new_maps(page, before, MAP_COUNT + 1)  # and the trust section under them drawn
                 expect(page.get_by_text("Download raw maps (.npz)")).to_be_visible(timeout=WAIT_MS)
                 finished, browser_used = time.time(), browser_cpu_seconds() - browser_before
-                reference = engine_seconds(model, source, np.asarray(Image.open(path).convert("RGB"), np.float32))
+                pixels = np.asarray(Image.open(path).convert("RGB"), np.float32)
+                reference, reference_methods = engine_seconds(model, source, pixels)
                 print(
                     f"{name:10} {first:9.2f}s {waited:9.2f}s {reference:7.2f}s {waited / reference:6.2f} "
                     f"{finished - started:7.2f}s"
                 )
                 profile.print_between(started, finished, browser_used)
+                print_methods_against_engine(profile.between(started, finished), reference_methods)
                 firsts.append(first)
                 ratios.append(waited / reference)
             print(
