@@ -264,10 +264,9 @@ def run(args: argparse.Namespace) -> dict:
             models.find_layer(model, args.layer)
         except models.LayerNotFoundError as error:
             raise CliError(str(error)) from None
-    seeded = {m: {"seed": args.seed} for m in methods if explainers.METHODS[m].stochastic}
     try:
         explanations = explainers.explain_many(
-            model, inputs, methods, target=args.target, layer=args.layer, baseline=source.black_image(), options=seeded
+            model, inputs, methods, target=args.target, layer=args.layer, baseline=source.black_image(), seed=args.seed
         )
     except ValueError as error:
         raise CliError(str(error)) from None

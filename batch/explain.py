@@ -153,13 +153,15 @@ class Explainer:
                 ]
             ),
         }
-        options = {m: dict(settings.options.get(m, {})) for m in settings.methods}
-        for method in settings.methods:
-            if explainers.METHODS[method].stochastic:
-                options[method].setdefault("seed", settings.seed)
         maps = {}
         for explanation in explainers.explain_many(
-            model, inputs, settings.methods, target=predicted, baseline=self.black, options=options
+            model,
+            inputs,
+            settings.methods,
+            target=predicted,
+            baseline=self.black,
+            options=settings.options,
+            seed=settings.seed,
         ):
             method = explanation.method
             maps[method] = explanation.attribution

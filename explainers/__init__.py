@@ -218,14 +218,20 @@ def explain_many(
     baseline: np.ndarray | None = None,
     progress: ManyProgress | None = None,
     options: dict[str, dict] | None = None,
+    seed: int | None = None,
 ) -> Iterator[Explanation]:
     """Explain one input with several methods; yield each :class:`Explanation` as soon as it is ready.
 
     Everything is checked before any work starts. Cheap methods come first, and the single-pass
     methods (saliency, Gradient x Input and the gradient CAMs) share one forward and one backward
-    pass. ``options`` maps a method name to its options; ``progress(method, done, total)``.
+    pass. ``options`` maps a method name to its options; ``seed``, when given, seeds every sampled
+    method (``MethodInfo.stochastic``) whose options do not name a seed; ``progress(method, done, total)``.
     """
-    options = options or {}
+    options = dict(options or {})
+    if seed is not None:
+        for method in methods:
+            if method in METHODS and METHODS[method].stochastic:
+                options[method] = {"seed": seed} | options.get(method, {})
     unknown = [m for m in methods if m not in _IMPLEMENTATIONS]
     if unknown:
         raise ValueError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")

@@ -168,7 +168,6 @@ def maps_ui(case: Case, target: int, methods: list[str], seed: int, update_link:
         with phase("trace the gradient function"), st.spinner("Compiling the model's gradients (once per model)…"):
             explainers.warm_up(model, layer)
     if missing:
-        seeded = {m: {"seed": seed} for m in missing if explainers.METHODS[m].stochastic}
         waited_since, cpu_since = time.time(), time.process_time()
         for explanation in explainers.explain_many(
             model,
@@ -178,7 +177,7 @@ def maps_ui(case: Case, target: int, methods: list[str], seed: int, update_link:
             layer=layer,
             baseline=source.black_image(),
             progress=report,
-            options=seeded,
+            seed=seed,
         ):
             record(f"explain {explanation.method}", waited_since, time.time(), time.process_time() - cpu_since)
             key = key_of(explanation.method)

@@ -101,7 +101,6 @@ def computed_maps(case: Case, target: int, methods: list[str], seed: int, label:
     missing = [m for m, explanation in maps.items() if explanation is None]
     if missing:
         bar = st.progress(0.0, text=f"{label}: computing {len(missing)} map(s)…")
-        seeded = {m: {"seed": seed} for m in missing if explainers.METHODS[m].stochastic}
         explained = explainers.explain_many(
             chosen.model,
             case.inputs,
@@ -109,7 +108,7 @@ def computed_maps(case: Case, target: int, methods: list[str], seed: int, label:
             target=target,
             layer=chosen.layer,
             baseline=chosen.source.black_image(),
-            options=seeded,
+            seed=seed,
         )
         for count, explanation in enumerate(explained, start=1):
             results.put(keys[explanation.method], explanation)

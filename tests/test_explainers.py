@@ -87,6 +87,23 @@ def test_smoothgrad_is_reproducible_and_changes_with_the_seed(rng):
     assert not np.allclose(first, other)
 
 
+def test_explain_many_seeds_every_sampled_method_and_an_explicit_seed_wins(rng):
+    model, inputs = SHAPES["functional"], rng.uniform(0, 1, size=(12, 12, 3))
+    methods = ["saliency", "smoothgrad", "vargrad"]
+
+    def maps(**given) -> dict[str, np.ndarray]:
+        return {e.method: e.attribution for e in explainers.explain_many(model, inputs, methods, target=1, **given)}
+
+    seeded = maps(seed=3)
+    by_options = maps(options={"smoothgrad": {"seed": 3}, "vargrad": {"seed": 3}})
+    for method in methods:
+        np.testing.assert_array_equal(seeded[method], by_options[method])
+    assert not np.allclose(seeded["smoothgrad"], maps(seed=4)["smoothgrad"])
+    explicit = maps(seed=4, options={"smoothgrad": {"seed": 3}})
+    np.testing.assert_array_equal(explicit["smoothgrad"], seeded["smoothgrad"])  # the method's own seed wins
+    assert not np.allclose(explicit["vargrad"], seeded["vargrad"])  # the others take the call's seed
+
+
 def square_detector() -> keras.Model:
     """Channel 0 copies the input, channel 1 is blank; class 0 reads channel 0, class 1 channel 1."""
     inputs = keras.Input((16, 16, 1))
