@@ -250,8 +250,7 @@ def run(args: argparse.Namespace) -> dict:
     source, guess = model_source(args)
     model = source.load()
     names = source.class_names()
-    image = imaging.resize_for_model(imaging.apply_window(loaded.values, window), source.input_size)
-    inputs = source.preprocess(image)
+    image, inputs = source.prepare(loaded.values, window)
     outputs = explainers.predict(model, inputs[None])[0]
     if not np.isfinite(outputs).all():
         raise CliError("the model's outputs for this image are NaN or infinite; check --preprocessing or the model")

@@ -124,10 +124,7 @@ class Explainer:
     def prepare(self, data: bytes) -> np.ndarray:
         """An image file's bytes as the model's input: decoded, through its default window, resized, preprocessed."""
         loaded = imaging.load_image(data)
-        image = imaging.resize_for_model(
-            imaging.apply_window(loaded.values, loaded.default_window), self.source.input_size
-        )
-        return self.source.preprocess(image)
+        return self.source.prepare(loaded.values, loaded.default_window)[1]
 
     def _explain(self, inputs: np.ndarray, outputs: np.ndarray) -> tuple[dict, dict[str, np.ndarray]]:
         model, settings = self.model, self.settings

@@ -7,7 +7,8 @@
 Starts the real app and drives it in headless Chromium:
 
 1. cold start: from launching the server (as ``scripts/start.sh`` does) to the default sample's image and
-   predictions, then its four maps;
+   predictions, then its four maps, also as a ratio to the same chain of work in one fresh process
+   (``bench/cold_chain.py``: imports, model load, traces, maps), and each server phase on a timeline;
 2. uploads of five different 224x224 photos: the first map, then all four maps, each next to the same four
    maps computed in this process with ``explainers.explain_many`` right after (warm), as a ratio; then the
    page idle (the trust section under the maps drawn too); the medians and the worst at the end;
@@ -28,6 +29,7 @@ import contextlib
 import json
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -97,6 +99,14 @@ class Profile:
                 totals[entry["phase"]][0] += entry["end"] - entry["start"]
                 totals[entry["phase"]][1] += entry.get("cpu") or 0.0
         return totals
+
+    def print_timeline(self, start: float, end: float) -> None:
+        """Each phase that ran between ``start`` and ``end``, in order, as seconds since ``start``."""
+        entries = [json.loads(line) for line in self.path.read_text().splitlines()]
+        print(f"    {'server phase':40} {'from':>7} {'to':>7}")
+        for entry in sorted(entries, key=lambda e: e["start"]):
+            if entry["start"] >= start - 0.05 and entry["end"] <= end + 0.05:
+                print(f"    {entry['phase']:40} {entry['start'] - start:6.2f}s {entry['end'] - start:6.2f}s")
 
     def count_since(self, start: float, prefix: str) -> int:
         """How many phases named ``prefix...`` ended after ``start``."""
@@ -204,6 +214,11 @@ def main() -> None:
     source = models.get_source(models.DEFAULT_MODEL)
     model = source.load()  # converts the weights once, so the server starts on a warm cache
     explainers.warm_up(model)
+    # The cold start's floor, measured first in a fresh process with nothing beside it (see bench/cold_chain.py).
+    chain = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("cold_chain.py"))], capture_output=True, text=True, check=True
+    )
+    floor = json.loads(chain.stdout.splitlines()[-1])
     paths = {}
     for name, read in PHOTOS.items():
         paths[name] = work / f"{name}.png"
@@ -228,9 +243,14 @@ def main() -> None:
             print("cold start (server launched, default sample):")
             print(f"  server listening {listening - started:6.2f} s")
             print(f"  image and predictions shown {usable - started:6.2f} s")
-            print(f"  four maps drawn {drawn - started:6.2f} s")
+            print(
+                f"  four maps drawn {drawn - started:6.2f} s: {(drawn - started) / floor['total']:.2f}x the same work "
+                f"in one fresh process ({floor['total']:.2f} s: "
+                + ", ".join(f"{name} {seconds:.2f}" for name, seconds in floor["steps"].items())
+                + ")"
+            )
             print(f"  page idle (trust section drawn) {done - started:6.2f} s")
-            profile.print_between(started, done)
+            profile.print_timeline(started, done)
 
             page.get_by_text("Upload", exact=True).click()
             expect(page.get_by_text("Still showing the previous image")).to_be_visible(timeout=60_000)

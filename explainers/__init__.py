@@ -50,6 +50,7 @@ __all__ = [
     "CHART_TITLES",
     "DEFAULT_MEMORY_BUDGET_BYTES",
     "DEFAULT_METHODS",
+    "DEFAULT_SEED",
     "FAMILIES",
     "LRP_COMPOSITES",
     "METHODS",
@@ -106,6 +107,8 @@ METHODS: MappingProxyType[str, MethodInfo] = MappingProxyType({name: m.info for 
 """Method name -> :class:`MethodInfo` (label, description, signed, needs a conv layer, cost, ...)."""
 
 DEFAULT_METHODS = ("saliency", "smoothgrad", "gradcam", "integrated_gradients")
+DEFAULT_SEED = 0
+"""The app's seed for the sampled methods until the visitor picks another."""
 
 LRP_COMPOSITES: MappingProxyType[str, str] = MappingProxyType({name: c.label for name, c in COMPOSITES.items()})
 """LRP's composites (``explain(..., "lrp", composite=name)``) -> what each applies where."""

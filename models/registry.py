@@ -9,6 +9,7 @@ from functools import partial
 import keras
 import numpy as np
 
+import imaging
 from models import efficientnet_lite, fashion_mnist
 from models.cache import load_or_build
 from models.class_names import check_class_count, imagenet_class_names, numbered_class_names
@@ -44,6 +45,12 @@ class ModelSource:
     """Fetches what an unavailable model lacks, when the machine is online (raises with the reason if not)."""
     file_sha256: str | None = None
     """For a model read from a file: the file's SHA-256, which names exactly what was explained."""
+
+    def prepare(self, values: np.ndarray, window: imaging.Window) -> tuple[np.ndarray, np.ndarray]:
+        """An image's stored values as this model takes them: through the intensity ``window`` and resized to the
+        input size (float 0..255, the picture "as the model sees it"), and that picture preprocessed (the input)."""
+        image = imaging.resize_for_model(imaging.apply_window(values, window), self.input_size)
+        return image, self.preprocess(image)
 
     def black_image(self) -> np.ndarray:
         """A black image in the model's input space: the Integrated Gradients baseline."""

@@ -12,6 +12,7 @@ import streamlit as st
 
 import explainers
 import imaging
+from ui import preload
 from ui.cache import content_key, map_key, session_cache
 from ui.kept import keep_across_pages
 from ui.link import restore_from_link, write_link
@@ -24,7 +25,10 @@ from ui.report import ShownView, take_away_ui
 from ui.trust import ShownMap, Subject, Thumbnails, trust_ui
 
 MAPS_PER_ROW = 4
-PROGRESS_INTERVAL_S = 0.25
+# Each bar update costs the browser a re-render and an animated transition on the same cores the maps compute on:
+# on the 2-core bench machine (bench/click_to_maps.py) updates every 0.25 s cost Chromium about 4 s of CPU per
+# upload, every 1 s about 2.6 s, and all four maps came sooner.
+PROGRESS_INTERVAL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -157,13 +161,24 @@ def maps_ui(case: Case, target: int, methods: list[str], seed: int, update_link:
     shown_at: dict[str, float] = {}
 
     def report(method: str, done: int, total: int) -> None:
-        # A few updates a second are enough for a bar: Integrated Gradients reports after every round of 3 points.
+        # One update a second is enough for a bar: Integrated Gradients reports after every round of 3 points.
         now = time.monotonic()
         if done < total and now - shown_at.get(method, 0.0) < PROGRESS_INTERVAL_S:
             return
         shown_at[method] = now
         bars[method].progress(min(done / total, 1.0), text=f"{bar_title(method)} Computing… {done}/{total}")
 
+    def show(explanation: explainers.Explanation) -> None:
+        key = key_of(explanation.method)
+        results.put(key, explanation)
+        explanations[explanation.method] = explanation
+        picture = map_picture(key, explanation, image, display)
+        map_ui(slots[explanation.method].picture, picture, explanation, image, class_name, confidence, display)
+
+    # A new visitor's first view was computed while the server started (ui.preload): taken, not computed again.
+    for _, explanation in preload.landing_maps([key_of(m) for m in missing]):
+        show(explanation)
+        missing.remove(explanation.method)
     if missing and not explainers.is_warm(model, layer):
         with phase("trace the gradient function"), st.spinner("Compiling the model's gradients (once per model)…"):
             explainers.warm_up(model, layer)
@@ -180,11 +195,7 @@ def maps_ui(case: Case, target: int, methods: list[str], seed: int, update_link:
             seed=seed,
         ):
             record(f"explain {explanation.method}", waited_since, time.time(), time.process_time() - cpu_since)
-            key = key_of(explanation.method)
-            results.put(key, explanation)
-            explanations[explanation.method] = explanation
-            picture = map_picture(key, explanation, image, display)
-            map_ui(slots[explanation.method].picture, picture, explanation, image, class_name, confidence, display)
+            show(explanation)
             waited_since, cpu_since = time.time(), time.process_time()
     with below_maps.area():
         with phase("trust section"):

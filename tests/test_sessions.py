@@ -15,10 +15,12 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pytest
 import skimage.data
 from PIL import Image, PngImagePlugin
 
 import explainers
+import imaging
 import models
 from tests.conftest import ROOT, build_three_shapes
 
@@ -212,30 +214,87 @@ def test_the_phase_profile_writes_only_when_asked(tmp_path, monkeypatch):
     assert second == {"phase": "explain saliency", "start": 1.0, "end": 1.5, "cpu": 0.9}
 
 
-def test_a_preloaded_model_is_handed_out_once_and_a_failed_preload_loads_again(monkeypatch, caplog):
-    import keras
-
-    import explainers
+@pytest.fixture
+def fresh_preload():
+    """The preload's module state, emptied after the test (other tests must compute their own maps)."""
     from ui import preload
 
-    built = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Conv2D(2, 3), keras.layers.Flatten()])
+    yield preload
+    for name in list(preload._PENDING):
+        preload.take(name)
+    preload._LANDING.clear()
 
-    class Source:
+
+def landing_view(name: str, model: keras.Model) -> tuple[np.ndarray, dict[str, tuple]]:
+    """The default view's input and its map keys as the Compare page makes them: the first sample, the top
+    class, the recommended layer, the default methods and seed."""
+    from ui.cache import content_key, map_key
+
+    source = models.get_source(name)
+    loaded = imaging.load_sample(imaging.samples_for(source.sample_kind)[0])
+    _, inputs = source.prepare(loaded.values, loaded.default_window)
+    target = int(np.argmax(explainers.predict(model, inputs[None])[0]))
+    layer = models.default_cam_layer(model)
+    image_key = content_key(inputs)
+    return inputs, {
+        m: map_key(image_key, name, m, target, layer, explainers.DEFAULT_SEED) for m in explainers.DEFAULT_METHODS
+    }
+
+
+def test_the_preload_hands_out_the_model_once_then_computes_the_landing_view(fresh_preload):
+    preload = fresh_preload
+    preload.start("fashion_mnist_cnn")
+    model = preload.take("fashion_mnist_cnn")
+    assert isinstance(model, keras.Model)
+    assert preload.take("fashion_mnist_cnn") is None  # handed out once: a later load is the cache's business
+    inputs, keys = landing_view("fashion_mnist_cnn", model)
+    other = (*keys["saliency"][:3], keys["saliency"][3] + 1, None)  # another class: not a landing map
+    landing = dict(preload.landing_maps([*keys.values(), other]))  # waits while they are computed
+    assert set(landing) == set(keys.values()) and explainers.is_warm(model)
+    source = models.get_source("fashion_mnist_cnn")
+    for method, key in keys.items():
+        shared = landing[key]
+        assert shared.method == method and shared.target == key[3] and not shared.attribution.flags.writeable
+        options = {"seed": explainers.DEFAULT_SEED} if explainers.METHODS[method].stochastic else {}
+        alone = explainers.explain(
+            model, inputs, method, target=key[3], layer=shared.layer, baseline=source.black_image(), **options
+        )
+        scale = float(np.abs(alone.attribution).max())
+        np.testing.assert_allclose(shared.attribution, alone.attribution, rtol=1e-4, atol=1e-6 * scale)
+    assert list(preload.landing_maps([other])) == []  # answered at once, nothing computed
+
+
+def test_a_failed_preload_loads_again_and_promises_no_maps(fresh_preload, monkeypatch, caplog):
+    preload = fresh_preload
+
+    class Broken:
         def __init__(self, name: str):
             self.name = name
 
         def load(self) -> keras.Model:
-            if self.name == "broken":
-                raise OSError("weights missing")
-            return built
+            raise OSError("weights missing")
 
-    monkeypatch.setattr(models, "get_source", Source)
-    preload.start("tiny")
-    assert preload.take("tiny") is built
-    deadline = time.monotonic() + 60
-    while not explainers.is_warm(built) and time.monotonic() < deadline:  # traced in the background, after
-        time.sleep(0.05)
-    assert explainers.is_warm(built)
-    assert preload.take("tiny") is None  # handed out once: a later load is the cache's business
+    monkeypatch.setattr(models, "get_source", Broken)
     preload.start("broken")
     assert preload.take("broken") is None and "preloading broken failed" in caplog.text
+    key = ("image", "broken", "saliency", 0, None)
+    assert list(preload.landing_maps([key])) == []  # no wait for maps that will never come
+
+
+def test_a_new_visitor_is_shown_the_landing_view_computed_at_start(fresh_preload):
+    from streamlit.testing.v1 import AppTest
+
+    preload = fresh_preload
+    preload.start("fashion_mnist_cnn")  # as python -m ui.serve does for the default model
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.session_state["model"] = "fashion_mnist_cnn"
+    at.run()  # while the preload may still be computing: the page waits for its maps rather than computing them
+    assert not at.exception, [e.value for e in at.exception]
+    results = at.session_state["_cache_results"]
+    keys = results.cached_keys()
+    shared = dict(preload.landing_maps(keys))
+    assert len(keys) == 4 and all(results.get(key) is shared[key] for key in keys)  # the very same maps
+    at.number_input(key="seed").set_value(1).run()  # another seed: SmoothGrad's map is this session's own
+    assert not at.exception, [e.value for e in at.exception]
+    computed = [key for key in results.cached_keys() if key not in shared]
+    assert [key[2] for key in computed] == ["smoothgrad"]

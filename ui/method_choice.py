@@ -36,7 +36,7 @@ def seed_ui() -> int:
             min_value=0,
             step=1,
             key="seed",
-            **first_value("seed", value=0),
+            **first_value("seed", value=explainers.DEFAULT_SEED),
             help="Changes the noise of the sampling methods (SmoothGrad, SmoothGrad-squared, VarGrad) and the random "
             "draws of the trust checks. A map that changes a lot with the seed is mostly sampling noise.",
         )

@@ -95,8 +95,7 @@ def case_for(chosen: ChosenModel, picked: PickedImage, window: imaging.Window) -
     display change does not predict again); None, with the reason on the page, when the outputs are unusable."""
     source = chosen.source
     with phase("window, resize, preprocess"):
-        image = imaging.resize_for_model(imaging.apply_window(picked.loaded.values, window), source.input_size)
-        inputs = source.preprocess(image)
+        image, inputs = source.prepare(picked.loaded.values, window)
     with phase("predict"):
         outputs = session_cache("predictions").get_or_compute(
             (content_key(inputs), source.name), lambda: explainers.predict(chosen.model, inputs[None])[0]
