@@ -8,7 +8,8 @@ Starts the real app and drives it in headless Chromium:
 
 1. cold start: from launching the server (as ``scripts/start.sh`` does) to the default sample's image and
    predictions, then its four maps, also as a ratio to the same chain of work in one fresh process
-   (``bench/cold_chain.py``: imports, model load, traces, maps), and each server phase on a timeline;
+   (``bench/cold_chain.py``: imports, model load, traces, maps), and each server phase on a timeline; then a
+   second visitor opening the page (a new session) until its four maps are drawn;
 2. uploads of five different 224x224 photos: the first map, then all four maps, each next to the same four
    maps computed in this process with ``explainers.explain_many`` right after (warm), as a ratio; then the
    page idle (the trust section under the maps drawn too); the medians and the worst at the end;
@@ -251,6 +252,12 @@ def main() -> None:
             )
             print(f"  page idle (trust section drawn) {done - started:6.2f} s")
             profile.print_timeline(started, done)
+            visitor = browser.new_page(viewport={"width": 1600, "height": 1100})  # a new session, same server
+            started = time.time()
+            visitor.goto(url)
+            wait_for_new_maps(visitor, set(), MAP_COUNT + 1, also_idle=False)
+            print(f"  another visitor opens the page -> four maps drawn {time.time() - started:6.2f} s")
+            visitor.close()
 
             page.get_by_text("Upload", exact=True).click()
             expect(page.get_by_text("Still showing the previous image")).to_be_visible(timeout=60_000)

@@ -25,9 +25,8 @@ from ui.report import ShownView, take_away_ui
 from ui.trust import ShownMap, Subject, Thumbnails, trust_ui
 
 MAPS_PER_ROW = 4
-# Each bar update costs the browser a re-render and an animated transition on the same cores the maps compute on:
-# on the 2-core bench machine (bench/click_to_maps.py) updates every 0.25 s cost Chromium about 4 s of CPU per
-# upload, every 1 s about 2.6 s, and all four maps came sooner.
+# Each bar update is a message for which the browser re-renders the page, on the same cores the maps compute on
+# (bench/click_to_maps.py prints the browser's CPU per upload): one a second is enough for a bar.
 PROGRESS_INTERVAL_S = 1.0
 
 
