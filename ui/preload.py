@@ -7,7 +7,7 @@ pass first) while the page shows the image. Then the *landing view* is computed 
 visitor's Compare page asks for first (the model's first sample, its default window, the top class, the
 recommended CAM layer, the default methods and seed). They are the same for every visitor and hold nothing
 private (a bundled image), so every session may take them (:func:`landing_maps`); anything else a session
-computes stays its own. Loading, tracing and these maps take 5-6 s on a 2-core CPU; done here, they overlap the
+computes stays its own. Loading, tracing and these maps take 5-10 s on a 2-core CPU; done here, they overlap the
 server's start and the browser's first page load. Without a preload (``streamlit run app.py``, tests through
 ``AppTest``) models load on first use and every map is computed by the page.
 """
