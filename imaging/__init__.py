@@ -31,6 +31,7 @@ from imaging.render import (
     png_bytes,
     resized_tile,
     scale_number,
+    to_uint8,
 )
 from imaging.samples import SAMPLES, Sample, load_sample, samples_for
 
@@ -71,4 +72,5 @@ __all__ = [
     "resized_tile",
     "samples_for",
     "scale_number",
+    "to_uint8",
 ]

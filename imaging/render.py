@@ -85,7 +85,7 @@ def overlay_rgb(
     levels = np.clip(np.floor(np.asarray(unit, np.float32) * _LEVELS), 0, _LEVELS - 1).astype(np.intp)
     colours = colour_table(signed, colormap)[levels]
     blended = (1.0 - opacity) * np.asarray(image, np.float32) + opacity * colours
-    return np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+    return to_uint8(blended)
 
 
 def map_overlay(
@@ -174,6 +174,11 @@ def overlay_png(
     if display.outlines and segments is not None:
         rgb = outlined(rgb, segments)
     return png_bytes(rgb)
+
+
+def to_uint8(pixels: np.ndarray) -> np.ndarray:
+    """Float pixel values on 0..255 as uint8: rounded to the nearest level, anything outside clipped."""
+    return np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
 
 
 def png_bytes(rgb: np.ndarray) -> bytes:

@@ -243,7 +243,7 @@ def _explainer(model: str) -> batch.Explainer:
 def _thumbnail(data: bytes) -> str:
     loaded = imaging.load_image(data)
     small = imaging.resize_for_model(imaging.apply_window(loaded.values, loaded.default_window), (THUMB, THUMB))
-    encoded = base64.b64encode(imaging.png_bytes(np.clip(np.rint(small), 0, 255).astype(np.uint8)))
+    encoded = base64.b64encode(imaging.png_bytes(imaging.to_uint8(small)))
     return "data:image/png;base64," + encoded.decode("ascii")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import streamlit as st
 
 import explainers
@@ -51,7 +50,7 @@ def prediction_column_ui(column, label: str, case: Case) -> None:
     with column:
         st.markdown(f"**{label}** · {case.chosen.source.label}")
         left, right = st.columns([1, 2])
-        picture = imaging.png_bytes(np.clip(np.rint(case.image), 0, 255).astype(np.uint8))
+        picture = imaging.png_bytes(imaging.to_uint8(case.image))
         height, width = case.image.shape[:2]
         left.image(picture, caption=f"as this model sees it ({width}x{height})", width="stretch", output_format="PNG")
         right.altair_chart(predictions_chart(case.prediction), width="stretch")

@@ -95,7 +95,7 @@ class ImageFacts:
     @property
     def picture(self) -> np.ndarray:
         """The image as uint8 RGB."""
-        picture = np.clip(np.rint(self.image), 0, 255).astype(np.uint8)
+        picture = imaging.to_uint8(self.image)
         return np.repeat(picture, 3, axis=-1) if picture.shape[-1] == 1 else picture
 
 

@@ -288,3 +288,9 @@ def test_overlay_colours_come_from_the_colormap_and_the_colour_bar_states_the_sc
     np.testing.assert_array_equal(
         np.asarray(Image.open(io.BytesIO(png))), imaging.map_overlay(black, attribution, signed=True)
     )
+
+
+def test_to_uint8_rounds_to_the_nearest_level_and_clips():
+    pixels = np.array([-3.0, 0.4, 0.6, 127.5, 128.5, 254.6, 300.0, np.float32(255)], np.float32)
+    assert imaging.to_uint8(pixels).tolist() == [0, 0, 1, 128, 128, 255, 255, 255]  # halves go to the even level
+    assert imaging.to_uint8(pixels).dtype == np.uint8

@@ -64,7 +64,7 @@ def prediction_ui(picked: PickedImage, image: np.ndarray, prediction: Prediction
     left, right = st.columns([1, 2])
     # PNG: lossless, where Streamlit would re-encode an RGB picture as JPEG.
     left.image(
-        imaging.png_bytes(np.clip(np.rint(image), 0, 255).astype(np.uint8)),
+        imaging.png_bytes(imaging.to_uint8(image)),
         caption=f"{picked.title}, as the model sees it"
         + (f" ({picked.loaded.spacing_text})" if picked.loaded.spacing_text else ""),
         width="stretch",
